@@ -1,0 +1,3 @@
+using CrossMargin.Keeper.Cli;
+
+return await CliApp.RunAsync(args).ConfigureAwait(false);
