@@ -118,7 +118,7 @@ public ref struct AbiWriter
     public void WriteBytes32(in Hash32 value) => value.CopyTo(NextHead());
 
     /// <summary><c>bytesN</c>: 1..32 bytes, left-aligned and zero-padded.</summary>
-    public void WriteFixedBytes(ReadOnlySpan<byte> value)
+    public void WriteFixedBytes(scoped ReadOnlySpan<byte> value)
     {
         if (value.Length is < 1 or > 32) throw new ArgumentException("bytesN takes 1..32 bytes.", nameof(value));
         var w = NextHead();
@@ -127,7 +127,7 @@ public ref struct AbiWriter
     }
 
     /// <summary>A raw, already encoded 32-byte word.</summary>
-    public void WriteWord(ReadOnlySpan<byte> word32)
+    public void WriteWord(scoped ReadOnlySpan<byte> word32)
     {
         if (word32.Length != 32) throw new ArgumentException("A word is 32 bytes.", nameof(word32));
         word32.CopyTo(NextHead());
@@ -146,7 +146,7 @@ public ref struct AbiWriter
     private static void ThrowChildOpen() => throw new InvalidOperationException("A nested ABI frame is still open; call End first.");
 
     /// <summary>Dynamic <c>bytes</c>.</summary>
-    public void WriteBytes(ReadOnlySpan<byte> value)
+    public void WriteBytes(scoped ReadOnlySpan<byte> value)
     {
         int p = WriteOffset();
         int padded = AbiWord.Pad32(value.Length);
@@ -158,7 +158,7 @@ public ref struct AbiWriter
     }
 
     /// <summary><c>string</c> from UTF-8 bytes (not validated).</summary>
-    public void WriteStringUtf8(ReadOnlySpan<byte> utf8) => WriteBytes(utf8);
+    public void WriteStringUtf8(scoped ReadOnlySpan<byte> utf8) => WriteBytes(utf8);
 
     /// <summary><c>string</c>, encoded as UTF-8 straight into the buffer.</summary>
     /// <exception cref="AbiEncodingException">The string has unpaired surrogates.</exception>
@@ -182,7 +182,7 @@ public ref struct AbiWriter
     }
 
     /// <summary><c>uint256[]</c>.</summary>
-    public void WriteUInt256Array(ReadOnlySpan<UInt256> values)
+    public void WriteUInt256Array(scoped ReadOnlySpan<UInt256> values)
     {
         var child = BeginArray(values.Length, 32);
         foreach (ref readonly var v in values) child.WriteUInt256(v);
@@ -190,7 +190,7 @@ public ref struct AbiWriter
     }
 
     /// <summary><c>address[]</c>.</summary>
-    public void WriteAddressArray(ReadOnlySpan<Address> values)
+    public void WriteAddressArray(scoped ReadOnlySpan<Address> values)
     {
         var child = BeginArray(values.Length, 32);
         foreach (ref readonly var v in values) child.WriteAddress(v);
@@ -203,7 +203,7 @@ public ref struct AbiWriter
     /// </summary>
     public AbiWriter BeginArray(int count, int elementHeadSize)
     {
-        if (count < 0) throw new ArgumentOutOfRangeException(nameof(count));
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
         int p = WriteOffset();
         AbiWord.WriteSmall(_buffer.Slice(p, 32), count);
         _childOpen = true;
