@@ -833,7 +833,7 @@ contract CrossMarginEngine is AccessControl, ReentrancyGuard {
         c.indexState[marketId] = 2;
         Market storage m = _markets[marketId];
         if (m.lastFundingTime != block.timestamp) {
-            m.fundingIndex = int192(idx);
+            m.fundingIndex = idx.toInt192();
             m.lastFundingTime = uint64(block.timestamp);
             emit FundingIndexUpdated(marketId, idx, m.fundingRatePerSecond, block.timestamp);
         }
