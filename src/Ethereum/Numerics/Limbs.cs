@@ -102,4 +102,146 @@ internal static class Limbs
         rem = ((un21 << 32) + un0 - q0 * d) >> s;
         return (q1 << 32) | q0;
     }
+
+    /// <summary>
+    /// Multi-limb division (Knuth, TAOCP vol. 2, 4.3.1, algorithm D) of <paramref name="num"/> (any number of limbs,
+    /// little-endian, at most 8) by a non-zero 256-bit <paramref name="den"/>.
+    /// <paramref name="q"/> must have num.Length limbs and receives the quotient (zero-extended).
+    /// </summary>
+    [SkipLocalsInit]
+    public static void DivRem(ReadOnlySpan<ulong> num, in UInt256 den, Span<ulong> q, out UInt256 rem)
+    {
+        int n = den.u3 != 0 ? 4 : den.u2 != 0 ? 3 : den.u1 != 0 ? 2 : 1;
+        int len = num.Length;
+        while (len > 0 && num[len - 1] == 0) len--;
+        q.Clear();
+
+        if (len < n)
+        {
+            rem = new UInt256(
+                len > 0 ? num[0] : 0,
+                len > 1 ? num[1] : 0,
+                len > 2 ? num[2] : 0,
+                0);
+            return;
+        }
+
+        if (n == 1)
+        {
+            ulong d = den.u0;
+            ulong r = 0;
+            for (int i = len - 1; i >= 0; i--)
+            {
+                q[i] = Div128By64(r, num[i], d, out r);
+            }
+            rem = new UInt256(r, 0, 0, 0);
+            return;
+        }
+
+        Span<ulong> v = stackalloc ulong[4];
+        v[0] = den.u0;
+        v[1] = den.u1;
+        v[2] = den.u2;
+        v[3] = den.u3;
+
+        // D1: normalize so the top divisor limb has its high bit set.
+        int s = BitOperations.LeadingZeroCount(v[n - 1]);
+        Span<ulong> u = stackalloc ulong[len + 1];
+        if (s == 0)
+        {
+            num.Slice(0, len).CopyTo(u);
+            u[len] = 0;
+        }
+        else
+        {
+            int rs = 64 - s;
+            for (int i = n - 1; i > 0; i--)
+            {
+                v[i] = (v[i] << s) | (v[i - 1] >> rs);
+            }
+            v[0] <<= s;
+            u[len] = num[len - 1] >> rs;
+            for (int i = len - 1; i > 0; i--)
+            {
+                u[i] = (num[i] << s) | (num[i - 1] >> rs);
+            }
+            u[0] = num[0] << s;
+        }
+
+        ulong vTop = v[n - 1];
+        ulong vNext = v[n - 2];
+
+        // D2..D7
+        for (int j = len - n; j >= 0; j--)
+        {
+            ulong ujn = u[j + n];
+            ulong qhat;
+            ulong rhat;
+            bool rhatOverflow;
+            if (ujn >= vTop)
+            {
+                // Only ujn == vTop is possible; the estimate saturates at B - 1.
+                qhat = ulong.MaxValue;
+                rhat = u[j + n - 1] + vTop;
+                rhatOverflow = rhat < vTop;
+            }
+            else
+            {
+                qhat = Div128By64(ujn, u[j + n - 1], vTop, out rhat);
+                rhatOverflow = false;
+            }
+
+            // D3: refine the estimate with the second divisor limb (at most two corrections).
+            while (!rhatOverflow)
+            {
+                ulong ph = Math.BigMul(qhat, vNext, out ulong pl);
+                if (ph > rhat || (ph == rhat && pl > u[j + n - 2]))
+                {
+                    qhat--;
+                    rhat += vTop;
+                    rhatOverflow = rhat < vTop;
+                }
+                else
+                {
+                    break;
+                }
+            }
+
+            // D4: multiply and subtract.
+            ulong carry = 0;
+            ulong borrow = 0;
+            for (int i = 0; i < n; i++)
+            {
+                carry = MulAdd(qhat, v[i], carry, 0, out ulong pl);
+                u[j + i] = SubBorrow(u[j + i], pl, borrow, out borrow);
+            }
+            u[j + n] = SubBorrow(u[j + n], carry, borrow, out borrow);
+
+            // D5/D6: the estimate was one too large (rare); add the divisor back.
+            if (borrow != 0)
+            {
+                qhat--;
+                ulong c = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    u[j + i] = AddCarry(u[j + i], v[i], c, out c);
+                }
+                u[j + n] += c;
+            }
+
+            q[j] = qhat;
+        }
+
+        // D8: unnormalize the remainder (held in u[0..n-1]).
+        ulong r0 = u[0], r1 = u[1], r2 = n > 2 ? u[2] : 0, r3 = n > 3 ? u[3] : 0;
+        if (s != 0)
+        {
+            int rs = 64 - s;
+            r0 = (r0 >> s) | (r1 << rs);
+            r1 = (r1 >> s) | (r2 << rs);
+            r2 = (r2 >> s) | (r3 << rs);
+            r3 >>= s;
+        }
+        rem = new UInt256(r0, r1, r2, r3);
+    }
 }
