@@ -44,23 +44,67 @@ internal static class Limbs
     }
 
     /// <summary>
-    /// Divides the 128-bit value (hi:lo) by d where hi &lt; d (so the quotient fits in 64 bits).
-    /// Returns the quotient; the remainder is written to <paramref name="rem"/>.
+    /// Reciprocal of a normalized divisor (top bit set): floor((2^128 - 1) / d) - 2^64, as used by
+    /// Möller and Granlund, "Improved division by invariant integers" (IEEE TC, 2011).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong Div128By64(ulong hi, ulong lo, ulong d, out ulong rem)
+    public static ulong Reciprocal(ulong d) => Div128By64(~d, ulong.MaxValue, d, out _);
+
+    /// <summary>
+    /// Divides (u1:u0) by a normalized d (top bit set) with u1 &lt; d, using the precomputed
+    /// <paramref name="v"/> = <see cref="Reciprocal(ulong)"/>: two multiplications instead of a hardware divide.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong DivRem2By1(ulong u1, ulong u0, ulong d, ulong v, out ulong rem)
     {
-        if (hi == 0)
+        // (qh:ql) = v * u1 + (u1:u0), modulo 2^128.
+        ulong qh = Math.BigMul(v, u1, out ulong ql);
+        ql += u0;
+        qh += u1 + (ql < u0 ? 1UL : 0UL);
+        qh++;
+        ulong r = u0 - qh * d;
+        if (r > ql)
         {
-            ulong q0 = lo / d;
-            rem = lo - q0 * d;
-            return q0;
+            qh--;
+            r += d;
         }
-        return Div128By64Slow(hi, lo, d, out rem);
+        if (r >= d)
+        {
+            qh++;
+            r -= d;
+        }
+        rem = r;
+        return qh;
     }
 
-    /// <summary>Two-step schoolbook division with 32-bit digits (requires hi &lt; d, hi != 0 allowed).</summary>
-    private static ulong Div128By64Slow(ulong hi, ulong lo, ulong d, out ulong rem)
+    /// <summary>
+    /// Divides the 320-bit value (x4:x3:x2:x1:x0) by a non-zero 64-bit d where x4 &lt; d, so the quotient fits in 256 bits.
+    /// </summary>
+    public static UInt256 DivBy64(ulong x4, ulong x3, ulong x2, ulong x1, ulong x0, ulong d, out ulong rem)
+    {
+        int s = BitOperations.LeadingZeroCount(d);
+        if (s != 0)
+        {
+            // x4 < d, so x4 << s < d << s and no bits are lost.
+            int rs = 64 - s;
+            d <<= s;
+            x4 = (x4 << s) | (x3 >> rs);
+            x3 = (x3 << s) | (x2 >> rs);
+            x2 = (x2 << s) | (x1 >> rs);
+            x1 = (x1 << s) | (x0 >> rs);
+            x0 <<= s;
+        }
+        ulong v = Reciprocal(d);
+        ulong q3 = DivRem2By1(x4, x3, d, v, out ulong r);
+        ulong q2 = DivRem2By1(r, x2, d, v, out r);
+        ulong q1 = DivRem2By1(r, x1, d, v, out r);
+        ulong q0 = DivRem2By1(r, x0, d, v, out r);
+        rem = r >> s;
+        return new UInt256(q0, q1, q2, q3);
+    }
+
+    /// <summary>(hi:lo) / d for hi &lt; d: two-step schoolbook division with 32-bit digits (Knuth D on half-limbs).</summary>
+    public static ulong Div128By64(ulong hi, ulong lo, ulong d, out ulong rem)
     {
         const ulong b = 1UL << 32;
         int s = BitOperations.LeadingZeroCount(d);
@@ -128,13 +172,21 @@ internal static class Limbs
 
         if (n == 1)
         {
-            ulong d = den.u0;
+            int sh = BitOperations.LeadingZeroCount(den.u0);
+            ulong d = den.u0 << sh;
+            ulong dv = Reciprocal(d);
             ulong r = 0;
             for (int i = len - 1; i >= 0; i--)
             {
-                q[i] = Div128By64(r, num[i], d, out r);
+                // Feed the dividend shifted left by sh, one limb at a time.
+                ulong limb = sh == 0 ? num[i] : (num[i] << sh) | (i > 0 ? num[i - 1] >> (64 - sh) : 0);
+                if (i == len - 1 && sh != 0)
+                {
+                    r = num[i] >> (64 - sh);
+                }
+                q[i] = DivRem2By1(r, limb, d, dv, out r);
             }
-            rem = new UInt256(r, 0, 0, 0);
+            rem = new UInt256(r >> sh, 0, 0, 0);
             return;
         }
 
@@ -170,6 +222,7 @@ internal static class Limbs
 
         ulong vTop = v[n - 1];
         ulong vNext = v[n - 2];
+        ulong vRecip = Reciprocal(vTop);
 
         // D2..D7
         for (int j = len - n; j >= 0; j--)
@@ -187,7 +240,7 @@ internal static class Limbs
             }
             else
             {
-                qhat = Div128By64(ujn, u[j + n - 1], vTop, out rhat);
+                qhat = DivRem2By1(ujn, u[j + n - 1], vTop, vRecip, out rhat);
                 rhatOverflow = false;
             }
 

@@ -75,14 +75,13 @@ public readonly partial struct UInt256
     public static UInt256 DivRem64(UInt256 dividend, ulong divisor, out ulong remainder)
     {
         if (divisor == 0) ThrowDivideByZero();
-        ulong r = 0;
-        ulong q3 = 0, q2 = 0, q1 = 0;
-        if (dividend.u3 != 0) q3 = Limbs.Div128By64(0, dividend.u3, divisor, out r);
-        if ((dividend.u2 | r) != 0) q2 = Limbs.Div128By64(r, dividend.u2, divisor, out r);
-        if ((dividend.u1 | r) != 0) q1 = Limbs.Div128By64(r, dividend.u1, divisor, out r);
-        ulong q0 = Limbs.Div128By64(r, dividend.u0, divisor, out r);
-        remainder = r;
-        return new UInt256(q0, q1, q2, q3);
+        if ((dividend.u1 | dividend.u2 | dividend.u3) == 0)
+        {
+            ulong q = dividend.u0 / divisor;
+            remainder = dividend.u0 - q * divisor;
+            return new UInt256(q);
+        }
+        return Limbs.DivBy64(0, dividend.u3, dividend.u2, dividend.u1, dividend.u0, divisor, out remainder);
     }
 
     /// <summary>Division where the divisor has at least two limbs and the dividend is not smaller than it.</summary>
@@ -185,15 +184,10 @@ public readonly partial struct UInt256
 
         if ((d.u1 | d.u2 | d.u3) == 0)
         {
-            // hi < d < 2^64, so hi is a single limb and every step keeps the running remainder below d.
-            ulong dv = d.u0;
-            ulong r = hi.u0;
-            ulong q3 = Limbs.Div128By64(r, lo.u3, dv, out r);
-            ulong q2 = Limbs.Div128By64(r, lo.u2, dv, out r);
-            ulong q1 = Limbs.Div128By64(r, lo.u1, dv, out r);
-            ulong q0 = Limbs.Div128By64(r, lo.u0, dv, out r);
-            inexact = r != 0;
-            return new UInt256(q0, q1, q2, q3);
+            // hi < d < 2^64, so hi is a single limb and the quotient fits in 256 bits.
+            UInt256 q64 = Limbs.DivBy64(hi.u0, lo.u3, lo.u2, lo.u1, lo.u0, d.u0, out ulong r64);
+            inexact = r64 != 0;
+            return q64;
         }
 
         Span<ulong> num = stackalloc ulong[8];

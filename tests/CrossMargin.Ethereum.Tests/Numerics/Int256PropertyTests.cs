@@ -54,7 +54,7 @@ public class Int256PropertyTests
             Assert.Equal(q, B(Int256.DivRem(a, b, out Int256 rr)));
             Assert.Equal(r, B(rr));
         }
-    }, 20_000);
+    }, 10_000);
 
     [Fact]
     public void MulDiv_matches_oracle() => Check(I3, t =>

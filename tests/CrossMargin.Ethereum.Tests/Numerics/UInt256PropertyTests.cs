@@ -87,7 +87,7 @@ public class UInt256PropertyTests
         if (InU(up)) Assert.Equal(up, B(ceil));
         Assert.Equal(BigInteger.Remainder(B(x) * B(y), B(d)), B(UInt256.MulMod(x, y, d)));
         Assert.Equal(BigInteger.Remainder(B(x) + B(y), B(d)), B(UInt256.AddMod(x, y, d)));
-    }, 20_000);
+    }, 10_000);
 
     /// <summary>MulDiv where the 512-bit product is large and the quotient still fits (the long-division path).</summary>
     [Fact]
