@@ -28,6 +28,7 @@ internal sealed class BindingEmitter
     private readonly StringBuilder _sb = new();
     private readonly Dictionary<string, (int Id, GType Type)> _types = new(StringComparer.Ordinal);
     private readonly Dictionary<string, GType> _structs = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _reserved = new(StringComparer.Ordinal);
     private int _indent;
 
     public BindingEmitter(ContractArtifact contract)
@@ -43,6 +44,18 @@ internal sealed class BindingEmitter
         var events = _contract.Entries.Where(e => e.Kind == AbiEntryKind.Event).ToList();
         var errors = _contract.Entries.Where(e => e.Kind == AbiEntryKind.Error).ToList();
         var ctor = _contract.Entries.FirstOrDefault(e => e.Kind == AbiEntryKind.Constructor);
+
+        // Member names a struct record must not take (a nested type cannot share a member's name).
+        foreach (var f in functions)
+        {
+            string n = Pascal(f.Name);
+            _reserved.Add(n);
+            _reserved.Add("Simulate" + n);
+            _reserved.Add("Encode" + n);
+        }
+        _reserved.Add("Address");
+        _reserved.Add("Bytecode");
+        _reserved.Add("ContractName");
 
         // Resolve every type first so struct names are known and shared.
         var fnIn = functions.ToDictionary(f => f, f => Resolve(f.Inputs));
@@ -116,6 +129,7 @@ internal sealed class BindingEmitter
         foreach (var x in t.SelfAndDescendants().Where(x => x.Kind == GKind.Tuple).Reverse())
         {
             string baseName = Pascal(x.StructName ?? "Tuple");
+            if (_reserved.Contains(baseName)) baseName += "Data";
             string name = baseName;
             int n = 2;
             while (_structs.TryGetValue(name, out var existing) && existing.Canonical != x.Canonical)

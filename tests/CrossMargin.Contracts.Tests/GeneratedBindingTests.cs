@@ -163,3 +163,17 @@ public class GeneratedBindingTests
         Assert.Throws<AbiDecodingException>(() => KitchenSink.TryDecodeError(revert.AsSpan(0, 40), out _));
     }
 }
+
+public class GeneratedNamingTests
+{
+    [Fact]
+    public void A_struct_named_like_a_function_gets_a_Data_suffix()
+    {
+        var ret = CrossMargin.Ethereum.Abi.AbiEncoder.Encode(
+            [CrossMargin.Ethereum.Abi.AbiType.Int256, CrossMargin.Ethereum.Abi.AbiType.UInt256],
+            [(CrossMargin.Ethereum.Numerics.Int256)(-3), (CrossMargin.Ethereum.Numerics.UInt256)4]);
+        KitchenSink.HealthData h = KitchenSink.DecodeHealthResult(ret);
+        Assert.Equal((CrossMargin.Ethereum.Numerics.Int256)(-3), h.Equity);
+        Assert.Equal((CrossMargin.Ethereum.Numerics.UInt256)4, h.MaintenanceMargin);
+    }
+}
