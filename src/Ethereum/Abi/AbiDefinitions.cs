@@ -93,7 +93,8 @@ public sealed class AbiFunction
     /// <summary>First 4 bytes of keccak256(signature), big-endian.</summary>
     public uint Selector { get; }
 
-    /// <summary>Selector followed by the encoded arguments.</summary>
+    /// <summary>Selector followed by the encoded arguments, one value per input.</summary>
+    /// <remarks>For a single array argument pass <c>[array]</c>: a lone <c>object?[]</c> binds to the params array itself.</remarks>
     public byte[] EncodeCall(params object?[] arguments) => AbiEncoder.EncodeCall(Selector, _inputTypes, arguments);
 
     /// <summary>Checks the selector and decodes the arguments of calldata.</summary>
