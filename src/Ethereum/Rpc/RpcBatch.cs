@@ -72,7 +72,7 @@ public sealed class RpcBatch
         {
             // A single object answers a batch only when the node rejects the whole batch.
             RpcEnvelope.Validate(root, out _, out var error);
-            throw error ?? RpcEnvelope.Envelope("a batch answer must be an array");
+            throw (RpcClientException?)error ?? RpcEnvelope.Envelope("a batch answer must be an array");
         }
         if (root.ValueKind != JsonValueKind.Array) throw RpcEnvelope.Envelope($"a batch answer must be an array, got {root.ValueKind}");
 
