@@ -132,24 +132,23 @@ public sealed class WebSocketRpcClient : IRpcClient, IAsyncDisposable
         }
     }
 
-    internal async Task UnsubscribeAsync(RpcSubscription subscription)
+    /// <summary>
+    /// Stops routing the subscription and sends eth_unsubscribe without waiting for the answer: the node drops
+    /// subscriptions with the connection anyway, and a disposer should not wait on a slow node.
+    /// </summary>
+    internal ValueTask UnsubscribeAsync(RpcSubscription subscription)
     {
         _subscriptions.TryRemove(subscription, out _);
         var task = _connected.Task;
-        if (!task.IsCompletedSuccessfully) return;
+        if (!task.IsCompletedSuccessfully) return ValueTask.CompletedTask;
         var connection = task.Result;
         string? serverId = connection.Forget(subscription);
-        if (serverId is null || subscription.Generation != connection.Generation) return;
-        try
-        {
-            using var timeout = new CancellationTokenSource(_options.RequestTimeout);
-            await connection.RequestAsync(new RpcRequest<bool>("eth_unsubscribe", w => w.WriteStringValue(serverId), static r => r.ReadBool()),
-                NextId(), null, _options.RequestTimeout, timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is RpcClientException or OperationCanceledException)
-        {
-            // best effort: the node drops the subscription with the connection anyway
-        }
+        if (serverId is null || subscription.Generation != connection.Generation) return ValueTask.CompletedTask;
+        var answer = connection.RequestAsync(new RpcRequest<bool>("eth_unsubscribe", w => w.WriteStringValue(serverId), static r => r.ReadBool()),
+            NextId(), null, _options.RequestTimeout, CancellationToken.None);
+        // best effort: observe the outcome so a failure is not an unobserved task exception
+        _ = answer.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return ValueTask.CompletedTask;
     }
 
     private long NextId() => Interlocked.Increment(ref _nextId);
