@@ -28,7 +28,7 @@ public sealed class RlpItem
     public IReadOnlyList<RlpItem> Items => _items ?? throw new InvalidOperationException("This RLP item is a string.");
 
     /// <summary>Encoded length of this item.</summary>
-    public int EncodedLength => IsList ? Rlp.LengthOfList(PayloadLength) : Rlp.LengthOf(_bytes);
+    public int EncodedLength => IsList ? RlpEncoding.LengthOfList(PayloadLength) : RlpEncoding.LengthOf(_bytes);
 
     private int PayloadLength
     {
@@ -62,7 +62,7 @@ public sealed class RlpItem
     }
 
     /// <summary>Strictly decodes exactly one item (no trailing bytes) into a tree.</summary>
-    public static RlpItem Decode(ReadOnlySpan<byte> data, int maxDepth = Rlp.DefaultMaxDepth)
+    public static RlpItem Decode(ReadOnlySpan<byte> data, int maxDepth = RlpEncoding.DefaultMaxDepth)
     {
         var reader = new RlpReader(data);
         var item = Read(ref reader, maxDepth);

@@ -1,3 +1,5 @@
+using CrossMargin.Ethereum.Numerics;
+
 namespace CrossMargin.Ethereum.Rlp;
 
 /// <summary>
@@ -137,6 +139,14 @@ public ref struct RlpReader
         ulong v = 0;
         foreach (byte b in bytes) v = (v << 8) | b;
         return v;
+    }
+
+    /// <summary>Reads a canonical unsigned integer of at most 32 bytes.</summary>
+    public UInt256 ReadUInt256()
+    {
+        var bytes = ReadUnsignedBytes(32);
+        UInt256.TryReadBigEndian(bytes, out var value);
+        return value;
     }
 
     /// <summary>Reads a canonical unsigned integer and returns its minimal big-endian bytes (at most <paramref name="maxBytes"/>).</summary>

@@ -1,9 +1,10 @@
 using System.Buffers.Binary;
+using CrossMargin.Ethereum.Numerics;
 
 namespace CrossMargin.Ethereum.Rlp;
 
 /// <summary>
-/// Writes RLP into a span sized beforehand with the <see cref="Rlp"/> length helpers. Writing past the
+/// Writes RLP into a span sized beforehand with the <see cref="RlpEncoding"/> length helpers. Writing past the
 /// end throws; <see cref="EnsureComplete"/> checks that the span was filled exactly.
 /// </summary>
 public ref struct RlpWriter
@@ -46,7 +47,7 @@ public ref struct RlpWriter
             Take(1)[0] = (byte)(shortBase + payloadLength);
             return;
         }
-        int lenOfLen = Rlp.LengthOfLength(payloadLength);
+        int lenOfLen = RlpEncoding.LengthOfLength(payloadLength);
         var span = Take(1 + lenOfLen);
         span[0] = (byte)(shortBase + 55 + lenOfLen);
         for (int i = lenOfLen; i >= 1; i--)
@@ -73,7 +74,7 @@ public ref struct RlpWriter
     {
         if (value == 0)
         {
-            Take(1)[0] = Rlp.EmptyString;
+            Take(1)[0] = RlpEncoding.EmptyString;
             return;
         }
         if (value < 0x80)
@@ -87,6 +88,22 @@ public ref struct RlpWriter
         WriteBytes(tmp[skip..]);
     }
 
+    /// <summary>Writes a 256-bit unsigned integer, minimal big-endian (zero is the empty string).</summary>
+    public void WriteUInt256(in UInt256 value)
+    {
+        if (value.FitsInUInt64)
+        {
+            WriteULong(value.u0);
+            return;
+        }
+        Span<byte> tmp = stackalloc byte[32];
+        value.WriteBigEndian(tmp);
+        int n = value.ByteLength;
+        var span = Take(1 + n);
+        span[0] = (byte)(0x80 + n);
+        tmp[(32 - n)..].CopyTo(span[1..]);
+    }
+
     /// <summary>Writes an unsigned big-endian integer given in any width; leading zero bytes are dropped.</summary>
     public void WriteUnsigned(scoped ReadOnlySpan<byte> bigEndian)
     {
@@ -98,7 +115,7 @@ public ref struct RlpWriter
     /// <summary>Writes a 20-byte address as a string.</summary>
     public void WriteAddress(Address address)
     {
-        var span = Take(Rlp.AddressLength);
+        var span = Take(RlpEncoding.AddressLength);
         span[0] = 0x80 + Address.Size;
         address.CopyTo(span[1..]);
     }
@@ -107,13 +124,13 @@ public ref struct RlpWriter
     public void WriteOptionalAddress(Address? address)
     {
         if (address is { } a) WriteAddress(a);
-        else Take(1)[0] = Rlp.EmptyString;
+        else Take(1)[0] = RlpEncoding.EmptyString;
     }
 
     /// <summary>Writes a 32-byte hash as a string.</summary>
     public void WriteHash32(Hash32 hash)
     {
-        var span = Take(Rlp.Hash32Length);
+        var span = Take(RlpEncoding.Hash32Length);
         span[0] = 0x80 + Hash32.Size;
         hash.CopyTo(span[1..]);
     }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using CrossMargin.Ethereum.Numerics;
 
 namespace CrossMargin.Ethereum.Rlp;
 
@@ -7,7 +8,7 @@ namespace CrossMargin.Ethereum.Rlp;
 /// then fill with <see cref="RlpWriter"/>. All lengths are full encoded lengths (prefix included)
 /// unless the name says payload.
 /// </summary>
-public static class Rlp
+public static class RlpEncoding
 {
     /// <summary>The encoding of the empty string (also integer zero).</summary>
     public const byte EmptyString = 0x80;
@@ -42,6 +43,13 @@ public static class Rlp
         if (value < 0x80) return 1;
         int bytes = (71 - BitOperations.LeadingZeroCount(value)) / 8;
         return 1 + bytes;
+    }
+
+    /// <summary>Encoded length of a 256-bit unsigned integer (minimal big-endian; zero is 0x80).</summary>
+    public static int LengthOf(in UInt256 value)
+    {
+        if (value.FitsInUInt64) return LengthOf(value.u0);
+        return 1 + value.ByteLength;
     }
 
     /// <summary>Encoded length of an unsigned big-endian integer given in any width (leading zeros are dropped).</summary>
