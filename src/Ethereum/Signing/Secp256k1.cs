@@ -86,6 +86,31 @@ internal static class Secp256k1
         BigInteger x = (recoveryId & 2) != 0 ? rb.Add(N) : rb;
         if (x.CompareTo(P) >= 0) { error = SignatureError.InvalidRecoveryId; return false; }
 
+        Span<byte> xBytes = stackalloc byte[32];
+        WriteFixed(x, xBytes);
+        Fe.TryRead(xBytes, out var xFe);
+        if (!Secp256k1Recovery.TryLift(xFe, (recoveryId & 1) != 0, out var bigR)) { error = SignatureError.NotOnCurve; return false; }
+
+        var e = new BigInteger(1, hash32.ToArray());
+        BigInteger rInv = BigIntegers.ModOddInverse(N, rb);
+        UInt256 u1 = ToUInt256(N.Subtract(e).Multiply(rInv).Mod(N));
+        UInt256 u2 = ToUInt256(ToBigInteger(s).Multiply(rInv).Mod(N));
+        var q = Secp256k1Recovery.MultiplyG(u1).Add(Secp256k1Recovery.Multiply(JacobianPoint.FromAffine(bigR), u2));
+        if (q.IsInfinity) { error = SignatureError.PointAtInfinity; return false; }
+        var qa = q.ToAffine();
+        qa.X.Write(publicKey64[..32]);
+        qa.Y.Write(publicKey64[32..64]);
+        error = SignatureError.None;
+        return true;
+    }
+
+    /// <summary>The same recovery on BouncyCastle's arithmetic only; a reference for tests of the fast path.</summary>
+    internal static bool TryRecoverReference(ReadOnlySpan<byte> hash32, in UInt256 r, in UInt256 s, int recoveryId, Span<byte> publicKey64)
+    {
+        if (r.IsZero || r >= NValue || s.IsZero || s >= NValue || recoveryId is < 0 or > 3) return false;
+        BigInteger rb = ToBigInteger(r);
+        BigInteger x = (recoveryId & 2) != 0 ? rb.Add(N) : rb;
+        if (x.CompareTo(P) >= 0) return false;
         byte[] compressed = new byte[33];
         compressed[0] = (byte)(0x02 | (recoveryId & 1));
         WriteFixed(x, compressed.AsSpan(1));
@@ -96,19 +121,16 @@ internal static class Secp256k1
         }
         catch (ArgumentException)
         {
-            error = SignatureError.NotOnCurve;
             return false;
         }
-
         var e = new BigInteger(1, hash32.ToArray());
         BigInteger rInv = BigIntegers.ModOddInverse(N, rb);
         BigInteger u1 = N.Subtract(e).Multiply(rInv).Mod(N);
         BigInteger u2 = ToBigInteger(s).Multiply(rInv).Mod(N);
         ECPoint q = ECAlgorithms.SumOfTwoMultiplies(G, u1, bigR, u2).Normalize();
-        if (q.IsInfinity) { error = SignatureError.PointAtInfinity; return false; }
+        if (q.IsInfinity) return false;
         WriteFixed(q.AffineXCoord.ToBigInteger(), publicKey64[..32]);
         WriteFixed(q.AffineYCoord.ToBigInteger(), publicKey64[32..64]);
-        error = SignatureError.None;
         return true;
     }
 
