@@ -1,0 +1,203 @@
+using CrossMargin.Ethereum.Numerics;
+
+namespace CrossMargin.Ethereum.Signing;
+
+/// <summary>A point in Jacobian coordinates (x = X/Z², y = Y/Z³); Z = 0 is the point at infinity.</summary>
+internal readonly struct JacobianPoint(Fe x, Fe y, Fe z)
+{
+    public readonly Fe X = x, Y = y, Z = z;
+
+    public bool IsInfinity => Z.IsZero;
+
+    public static JacobianPoint Infinity => new(Fe.One, Fe.One, Fe.Zero);
+
+    public static JacobianPoint FromAffine(in AffinePoint p) => new(p.X, p.Y, Fe.One);
+
+    public JacobianPoint Negate() => new(X, -Y, Z);
+
+    /// <summary>2P for a = 0 (dbl-2009-l).</summary>
+    public JacobianPoint Double()
+    {
+        if (IsInfinity || Y.IsZero) return Infinity;
+        Fe a = X.Square();
+        Fe b = Y.Square();
+        Fe c = b.Square();
+        Fe d = ((X + b).Square() - a - c).Double();
+        Fe e = a.Double() + a;
+        Fe f = e.Square();
+        Fe x3 = f - d.Double();
+        Fe c8 = c.Double().Double().Double();
+        Fe y3 = (e * (d - x3)) - c8;
+        Fe z3 = (Y * Z).Double();
+        return new JacobianPoint(x3, y3, z3);
+    }
+
+    /// <summary>P + Q with Q affine (madd-2007-bl), handling the degenerate cases.</summary>
+    public JacobianPoint AddAffine(in AffinePoint q)
+    {
+        if (IsInfinity) return FromAffine(q);
+        Fe z1z1 = Z.Square();
+        Fe u2 = q.X * z1z1;
+        Fe s2 = q.Y * Z * z1z1;
+        Fe h = u2 - X;
+        Fe r = (s2 - Y).Double();
+        if (h.IsZero) return r.IsZero ? Double() : Infinity;
+        Fe hh = h.Square();
+        Fe i = hh.Double().Double();
+        Fe j = h * i;
+        Fe v = X * i;
+        Fe x3 = r.Square() - j - v.Double();
+        Fe y3 = (r * (v - x3)) - (Y * j).Double();
+        Fe z3 = (Z + h).Square() - z1z1 - hh;
+        return new JacobianPoint(x3, y3, z3);
+    }
+
+    /// <summary>P + Q, both Jacobian (add-2007-bl), handling the degenerate cases.</summary>
+    public JacobianPoint Add(in JacobianPoint q)
+    {
+        if (IsInfinity) return q;
+        if (q.IsInfinity) return this;
+        Fe z1z1 = Z.Square();
+        Fe z2z2 = q.Z.Square();
+        Fe u1 = X * z2z2;
+        Fe u2 = q.X * z1z1;
+        Fe s1 = Y * q.Z * z2z2;
+        Fe s2 = q.Y * Z * z1z1;
+        Fe h = u2 - u1;
+        Fe r = (s2 - s1).Double();
+        if (h.IsZero) return r.IsZero ? Double() : Infinity;
+        Fe i = h.Double().Square();
+        Fe j = h * i;
+        Fe v = u1 * i;
+        Fe x3 = r.Square() - j - v.Double();
+        Fe y3 = (r * (v - x3)) - (s1 * j).Double();
+        Fe z3 = ((Z + q.Z).Square() - z1z1 - z2z2) * h;
+        return new JacobianPoint(x3, y3, z3);
+    }
+
+    public AffinePoint ToAffine()
+    {
+        Fe zi = Z.Invert();
+        Fe zi2 = zi.Square();
+        return new AffinePoint(X * zi2, Y * zi2 * zi);
+    }
+}
+
+internal readonly struct AffinePoint(Fe x, Fe y)
+{
+    public readonly Fe X = x, Y = y;
+}
+
+/// <summary>
+/// Fast public-key recovery Q = r⁻¹(s·R − e·G) on the own field arithmetic: a precomputed 4-bit fixed-window
+/// table for G (64 mixed additions, no doublings) and a width-5 wNAF ladder for R. Only public values go
+/// through this path; secret scalars are multiplied by BouncyCastle's fixed-point comb.
+/// </summary>
+internal static class Secp256k1Recovery
+{
+    private static readonly Fe Seven = new(7, 0, 0, 0);
+
+    internal static readonly AffinePoint G = new(
+        new Fe(0x59F2815B16F81798UL, 0x029BFCDB2DCE28D9UL, 0x55A06295CE870B07UL, 0x79BE667EF9DCBBACUL),
+        new Fe(0x9C47D08FFB10D4B8UL, 0xFD17B448A6855419UL, 0x5DA4FBFC0E1108A8UL, 0x483ADA7726A3C465UL));
+
+    // Declared after G: static initializers run in text order.
+    // GTable[i * 16 + j] = j · 16^i · G (j = 1..15; slot 0 unused)
+    private static readonly AffinePoint[] GTable = BuildGTable();
+
+    private static AffinePoint[] BuildGTable()
+    {
+        var jac = new JacobianPoint[64 * 16];
+        var b = JacobianPoint.FromAffine(G);
+        for (int i = 0; i < 64; i++)
+        {
+            jac[(i * 16) + 1] = b;
+            for (int j = 2; j < 16; j++) jac[(i * 16) + j] = jac[(i * 16) + j - 1].Add(b);
+            b = jac[(i * 16) + 15].Add(b); // 16 · base
+        }
+        // batch inversion of all Z (Montgomery's trick); slot 0 of each row stays unused
+        var table = new AffinePoint[64 * 16];
+        var prefix = new Fe[jac.Length];
+        Fe acc = Fe.One;
+        for (int k = 0; k < jac.Length; k++)
+        {
+            if ((k & 15) == 0) continue;
+            prefix[k] = acc;
+            acc *= jac[k].Z;
+        }
+        Fe inv = acc.Invert();
+        for (int k = jac.Length - 1; k >= 0; k--)
+        {
+            if ((k & 15) == 0) continue;
+            Fe zi = inv * prefix[k];
+            inv *= jac[k].Z;
+            Fe zi2 = zi.Square();
+            table[k] = new AffinePoint(jac[k].X * zi2, jac[k].Y * zi2 * zi);
+        }
+        return table;
+    }
+
+    /// <summary>k·G for a public scalar k (any 256-bit value).</summary>
+    internal static JacobianPoint MultiplyG(in UInt256 k)
+    {
+        var r = JacobianPoint.Infinity;
+        ReadOnlySpan<ulong> limbs = [k.u0, k.u1, k.u2, k.u3];
+        for (int i = 0; i < 64; i++)
+        {
+            int nibble = (int)((limbs[i >> 4] >> ((i & 15) * 4)) & 0xF);
+            if (nibble != 0) r = r.AddAffine(GTable[(i * 16) + nibble]);
+        }
+        return r;
+    }
+
+    /// <summary>k·P for a public scalar k &lt; 2^256 - 16 (width-5 wNAF).</summary>
+    internal static JacobianPoint Multiply(in JacobianPoint p, UInt256 k)
+    {
+        // odd multiples P, 3P, ..., 15P
+        Span<JacobianPoint> odd = stackalloc JacobianPoint[8];
+        odd[0] = p;
+        var twoP = p.Double();
+        for (int i = 1; i < 8; i++) odd[i] = odd[i - 1].Add(twoP);
+
+        Span<sbyte> naf = stackalloc sbyte[258];
+        int len = 0;
+        while (!k.IsZero)
+        {
+            sbyte d = 0;
+            if ((k.u0 & 1) != 0)
+            {
+                int m = (int)(k.u0 & 31);
+                if (m > 16) m -= 32;
+                d = (sbyte)m;
+                k = m > 0 ? k - new UInt256((ulong)m) : k + new UInt256((ulong)-m);
+            }
+            naf[len++] = d;
+            k >>= 1;
+        }
+
+        var r = JacobianPoint.Infinity;
+        for (int i = len - 1; i >= 0; i--)
+        {
+            r = r.Double();
+            int d = naf[i];
+            if (d > 0) r = r.Add(odd[d >> 1]);
+            else if (d < 0) r = r.Add(odd[(-d) >> 1].Negate());
+        }
+        return r;
+    }
+
+    /// <summary>Lifts x to the curve point with the given y parity; false if x³ + 7 has no square root.</summary>
+    internal static bool TryLift(in Fe x, bool oddY, out AffinePoint point)
+    {
+        Fe rhs = (x.Square() * x) + Seven;
+        Fe y = rhs.SqrtCandidate();
+        if (!y.Square().Equals(rhs))
+        {
+            point = default;
+            return false;
+        }
+        if (y.IsOdd != oddY) y = -y;
+        point = new AffinePoint(x, y);
+        return true;
+    }
+}

@@ -1,0 +1,83 @@
+using System.Numerics;
+using CrossMargin.Ethereum.Numerics;
+using CrossMargin.Ethereum.Signing;
+
+namespace CrossMargin.Ethereum.Tests.Signing;
+
+/// <summary>The own field and group arithmetic (used for recovery) against System.Numerics and BouncyCastle.</summary>
+public class Secp256k1ArithmeticTests
+{
+    private static readonly BigInteger P = (BigInteger.One << 256) - (BigInteger.One << 32) - 977;
+    private const int Seed = 0x0F1E1D;
+
+    private static BigInteger ToBig(in Fe f)
+    {
+        var b = new byte[32];
+        f.Write(b);
+        return new BigInteger(b, isUnsigned: true, isBigEndian: true);
+    }
+
+    private static Fe ToFe(BigInteger v)
+    {
+        var b = new byte[32];
+        v.TryWriteBytes(b.AsSpan(32 - v.GetByteCount(isUnsigned: true)), out _, isUnsigned: true, isBigEndian: true);
+        Assert.True(Fe.TryRead(b, out var f));
+        return f;
+    }
+
+    private static BigInteger RandomBelowP(Random rng)
+    {
+        var b = new byte[32];
+        rng.NextBytes(b);
+        switch (rng.Next(6))
+        {
+            case 0: return P - 1 - (new BigInteger(b, true, true) % 1000);
+            case 1: return new BigInteger(b, true, true) % 1000;
+            default: return new BigInteger(b, true, true) % P;
+        }
+    }
+
+    [Fact]
+    public void Field_operations_match_big_integer()
+    {
+        var rng = new Random(Seed);
+        for (int i = 0; i < 2000; i++)
+        {
+            BigInteger a = RandomBelowP(rng), b = RandomBelowP(rng);
+            Fe fa = ToFe(a), fb = ToFe(b);
+            string where = $"seed {Seed} iteration {i}";
+            Assert.True(ToBig(fa + fb) == (a + b) % P, "add " + where);
+            Assert.True(ToBig(fa - fb) == (((a - b) % P) + P) % P, "sub " + where);
+            Assert.True(ToBig(fa * fb) == a * b % P, "mul " + where);
+            Assert.True(ToBig(-fa) == (P - a) % P, "neg " + where);
+            if (i % 50 == 0 && !a.IsZero)
+                Assert.True(ToBig(fa.Invert()) == BigInteger.ModPow(a, P - 2, P), "inv " + where);
+        }
+        Assert.False(Fe.TryRead(P.ToByteArray(true, true), out _));
+    }
+
+    [Fact]
+    public void Recovery_fast_path_matches_bouncycastle()
+    {
+        var rng = new Random(Seed);
+        var h = new byte[32];
+        var pubFast = new byte[64];
+        var pubRef = new byte[64];
+        for (int i = 0; i < 300; i++)
+        {
+            rng.NextBytes(h);
+            var rb = new byte[32];
+            var sb = new byte[32];
+            rng.NextBytes(rb);
+            rng.NextBytes(sb);
+            var r = UInt256.ReadBigEndian(rb);
+            var s = UInt256.ReadBigEndian(sb);
+            if (i % 3 == 0) r = new UInt256((ulong)rng.Next(1, 1000));
+            int recId = rng.Next(2);
+            bool okRef = Secp256k1.TryRecoverReference(h, r, s, recId, pubRef);
+            bool okFast = Secp256k1.TryRecover(h, r, s, recId, requireLowS: false, pubFast, out _);
+            Assert.True(okRef == okFast, $"seed {Seed} iteration {i}: validity differs");
+            if (okRef) Assert.True(pubRef.AsSpan().SequenceEqual(pubFast), $"seed {Seed} iteration {i}: key differs");
+        }
+    }
+}
