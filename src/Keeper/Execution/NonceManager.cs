@@ -211,6 +211,7 @@ public sealed partial class NonceManager
         lock (state)
         {
             state.Reserved.Remove(nonce);
+            state.Open.Remove(nonce);
             if (nonce < state.Latest) return; // already used on chain (resync happened meanwhile)
             if (nonce + 1 == state.Next)
             {
