@@ -2,6 +2,7 @@ using System.Text.Json;
 using CrossMargin.Contracts;
 using CrossMargin.Ethereum;
 using CrossMargin.Ethereum.Contracts;
+using CrossMargin.Ethereum.Crypto;
 using CrossMargin.Ethereum.Numerics;
 using CrossMargin.Ethereum.Rpc;
 using CrossMargin.Ethereum.Signing;
@@ -63,6 +64,11 @@ public sealed class DevnetTxRunner
     /// <summary>The tip of every transaction. Default 1 gwei.</summary>
     public UInt256 PriorityFee { get; init; } = 1_000_000_000UL;
 
+    /// <summary>Durations of the phases of the last <see cref="RunAsync"/> (sign, send, mine+receipts, explain).</summary>
+    public IReadOnlyDictionary<string, TimeSpan> LastTimings => _timings;
+
+    private readonly Dictionary<string, TimeSpan> _timings = [];
+
     /// <summary>Signs, sends, mines and collects receipts; outcomes are in request order.</summary>
     public async Task<IReadOnlyList<DevnetTxOutcome>> RunAsync(IReadOnlyList<DevnetTxRequest> requests, CancellationToken cancellationToken = default)
     {
@@ -75,14 +81,23 @@ public sealed class DevnetTxRunner
         // generous: base fees only fall while the big devnet blocks stay under half full
         UInt256 maxFee = baseFee + baseFee + baseFee + PriorityFee;
 
-        var signed = new SignedTransaction[requests.Count];
+        _timings.Clear();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        // Sign without the per-transaction recovery self-check of TransactionEncoder.Sign (it costs more than the
+        // signature): the first transaction is signed checked, and the node rejects any wrong signature anyway.
+        var signed = new RawTx[requests.Count];
         Parallel.For(0, requests.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
         {
             var r = requests[i];
             var tx = UnsignedTransaction.Eip1559(ChainId, r.Nonce, PriorityFee, maxFee, r.GasLimit, r.To, r.Value, r.Data);
-            signed[i] = TransactionEncoder.Sign(tx, r.Key);
+            byte[] raw = i == 0
+                ? TransactionEncoder.Sign(tx, r.Key).ToArray()
+                : TransactionEncoder.EncodeSigned(tx, r.Key.Sign(TransactionEncoder.SigningHash(tx)));
+            signed[i] = new RawTx(raw, Keccak256.Compute(raw), r.GasLimit);
         });
 
+        _timings["sign"] = sw.Elapsed;
+        sw.Restart();
         bool automine = await GetAutomineAsync(cancellationToken).ConfigureAwait(false);
         if (automine) await _rpc.SetAutomineAsync(false, cancellationToken).ConfigureAwait(false);
         var errors = new string?[requests.Count];
@@ -94,7 +109,7 @@ public sealed class DevnetTxRunner
                 int end = Math.Min(signed.Length, start + BatchSize);
                 var batch = _rpc.CreateBatch();
                 var tasks = new Task<Hash32>[end - start];
-                for (int i = start; i < end; i++) tasks[i - start] = batch.Add(EthRequests.SendRawTransaction(signed[i].ToArray()));
+                for (int i = start; i < end; i++) tasks[i - start] = batch.Add(EthRequests.SendRawTransaction(signed[i].Raw));
                 await batch.SendAsync(cancellationToken).ConfigureAwait(false);
                 for (int i = start; i < end; i++)
                 {
@@ -109,6 +124,8 @@ public sealed class DevnetTxRunner
                 }
             }
 
+            _timings["send"] = sw.Elapsed;
+            sw.Restart();
             await MineUntilIncludedAsync(signed, errors, receipts, latest.GasLimit, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -116,7 +133,10 @@ public sealed class DevnetTxRunner
             if (automine) await _rpc.SetAutomineAsync(true, CancellationToken.None).ConfigureAwait(false);
         }
 
+        _timings["mine"] = sw.Elapsed;
+        sw.Restart();
         await ExplainFailuresAsync(signed, errors, receipts, cancellationToken).ConfigureAwait(false);
+        _timings["explain"] = sw.Elapsed;
         var outcomes = new DevnetTxOutcome[requests.Count];
         for (int i = 0; i < outcomes.Length; i++) outcomes[i] = new DevnetTxOutcome(requests[i], signed[i].Hash, receipts[i], errors[i]);
         return outcomes;
@@ -151,49 +171,54 @@ public sealed class DevnetTxRunner
     private async Task<bool> GetAutomineAsync(CancellationToken cancellationToken) =>
         await _rpc.RequestAsync("anvil_getAutomine", null, static r => r.ReadBool(), cancellationToken).ConfigureAwait(false);
 
-    private async Task MineUntilIncludedAsync(SignedTransaction[] signed, string?[] errors, TransactionReceipt?[] receipts, ulong blockGasLimit, CancellationToken cancellationToken)
+    private async Task MineUntilIncludedAsync(RawTx[] signed, string?[] errors, TransactionReceipt?[] receipts, ulong blockGasLimit, CancellationToken cancellationToken)
     {
-        var pending = new List<int>();
+        var pending = new Dictionary<Hash32, int>();
         UInt256 gasSum = UInt256.Zero;
         for (int i = 0; i < signed.Length; i++)
         {
             if (errors[i] is not null) continue;
-            pending.Add(i);
-            gasSum += signed[i].Transaction.GasLimit;
+            pending[signed[i].Hash] = i;
+            gasSum += signed[i].GasLimit;
         }
 
+        var eth = new EthClient(_rpc);
+        ulong next = await eth.BlockNumberAsync(cancellationToken).ConfigureAwait(false) + 1;
         ulong blocks = blockGasLimit == 0 ? 1 : (ulong)(gasSum / blockGasLimit) + 1;
         for (int round = 0; pending.Count > 0; round++)
         {
             if (round >= 20) throw new DevnetException($"{pending.Count} transaction(s) still not mined after {round} mining rounds.");
             await _rpc.MineAsync(Math.Min(blocks, 10_000), null, cancellationToken).ConfigureAwait(false);
-            pending = await FetchReceiptsAsync(signed, pending, receipts, cancellationToken).ConfigureAwait(false);
-            blocks = 1 + (ulong)pending.Count / 100;
-        }
-    }
-
-    private async Task<List<int>> FetchReceiptsAsync(SignedTransaction[] signed, List<int> indexes, TransactionReceipt?[] receipts, CancellationToken cancellationToken)
-    {
-        var missing = new List<int>();
-        for (int start = 0; start < indexes.Count; start += BatchSize)
-        {
-            int end = Math.Min(indexes.Count, start + BatchSize);
-            var batch = _rpc.CreateBatch();
-            var tasks = new Task<TransactionReceipt?>[end - start];
-            for (int k = start; k < end; k++) tasks[k - start] = batch.Add(EthRequests.GetTransactionReceipt(signed[indexes[k]].Hash));
-            await batch.SendAsync(cancellationToken).ConfigureAwait(false);
-            for (int k = start; k < end; k++)
+            ulong head = await eth.BlockNumberAsync(cancellationToken).ConfigureAwait(false);
+            // one eth_getBlockReceipts per block: per-transaction receipt lookups are quadratic in block size on anvil
+            for (ulong from = next; from <= head; from += (ulong)BatchSize)
             {
-                var receipt = await tasks[k - start].ConfigureAwait(false);
-                if (receipt is null) missing.Add(indexes[k]);
-                else receipts[indexes[k]] = receipt;
-            }
-        }
+                ulong to = Math.Min(head, from + (ulong)BatchSize - 1);
+                var batch = _rpc.CreateBatch();
+                var tasks = new List<Task<TransactionReceipt[]>>();
+                for (ulong b = from; b <= to; b++)
+                {
+                    ulong block = b;
+                    tasks.Add(batch.Add("eth_getBlockReceipts", w => w.WriteQuantity(block),
+                        static r => r.ValueKind == JsonValueKind.Null ? [] : r.ReadArray("result", static (e, _) => EthRequests.ParseReceipt(e))));
+                }
 
-        return missing;
+                await batch.SendAsync(cancellationToken).ConfigureAwait(false);
+                foreach (var task in tasks)
+                {
+                    foreach (var receipt in await task.ConfigureAwait(false))
+                    {
+                        if (pending.Remove(receipt.TransactionHash, out int i)) receipts[i] = receipt;
+                    }
+                }
+            }
+
+            next = head + 1;
+            blocks = 1 + ((ulong)pending.Count / 100);
+        }
     }
 
-    private async Task ExplainFailuresAsync(SignedTransaction[] signed, string?[] errors, TransactionReceipt?[] receipts, CancellationToken cancellationToken)
+    private async Task ExplainFailuresAsync(RawTx[] signed, string?[] errors, TransactionReceipt?[] receipts, CancellationToken cancellationToken)
     {
         var failed = new List<int>();
         for (int i = 0; i < signed.Length; i++)
@@ -227,7 +252,7 @@ public sealed class DevnetTxRunner
                 try
                 {
                     byte[]? output = await tasks[k - start].ConfigureAwait(false);
-                    errors[i] = output is { Length: > 0 } ? "reverted: " + DescribeRevert(output) : $"reverted (no revert data, gas used {receipts[i]!.GasUsed} of {signed[i].Transaction.GasLimit})";
+                    errors[i] = output is { Length: > 0 } ? "reverted: " + DescribeRevert(output) : $"reverted (no revert data, gas used {receipts[i]!.GasUsed} of {signed[i].GasLimit})";
                 }
                 catch (RpcClientException ex)
                 {
@@ -236,4 +261,6 @@ public sealed class DevnetTxRunner
             }
         }
     }
+
+    private readonly record struct RawTx(byte[] Raw, Hash32 Hash, ulong GasLimit);
 }
