@@ -1,6 +1,6 @@
 // ethers 6 baseline for bench/CrossMargin.Benchmarks/SigningBenchmarks.cs.
 // Usage (from the repo root): node bench/ethers/sign.cjs [iterations] [runs]
-// Prints JSON: median ns/op over several runs for EIP-1559 sign (hash + sign + serialize + tx hash),
+// Prints JSON: median wall-clock and CPU ns/op over several runs for EIP-1559 sign (hash + sign + serialize + tx hash),
 // raw digest signing, and sender recovery from the raw transaction.
 'use strict';
 const path = require('path');
@@ -48,16 +48,22 @@ const benches = {
 
 function median(xs) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
 
-const result = { library: 'ethers ' + ethers.version, node: process.version, iterations, runs, medianNsPerOp: {} };
+const result = { library: 'ethers ' + ethers.version, node: process.version, iterations, runs, medianNsPerOp: {}, medianCpuNsPerOp: {} };
 for (const [name, fn] of Object.entries(benches)) {
   for (let i = 0; i < Math.min(iterations, 500); i++) fn(i); // warm-up
   const perRun = [];
+  const cpuPerRun = [];
   for (let r = 0; r < runs; r++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < iterations; i++) fn(i);
     perRun.push(Number(process.hrtime.bigint() - t0) / iterations);
+    const c = process.cpuUsage(c0);
+    cpuPerRun.push(((c.user + c.system) * 1000) / iterations);
   }
   result.medianNsPerOp[name] = Math.round(median(perRun));
+  // CPU time (user + system) per op: less sensitive to other processes on a shared machine
+  result.medianCpuNsPerOp[name] = Math.round(median(cpuPerRun));
 }
 result.sink = sink;
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');

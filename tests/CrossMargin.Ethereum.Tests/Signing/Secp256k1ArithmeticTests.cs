@@ -49,6 +49,7 @@ public class Secp256k1ArithmeticTests
             Assert.True(ToBig(fa + fb) == (a + b) % P, "add " + where);
             Assert.True(ToBig(fa - fb) == (((a - b) % P) + P) % P, "sub " + where);
             Assert.True(ToBig(fa * fb) == a * b % P, "mul " + where);
+            Assert.True(ToBig(fa.Square()) == a * a % P, "sqr " + where);
             Assert.True(ToBig(-fa) == (P - a) % P, "neg " + where);
             if (i % 50 == 0 && !a.IsZero)
                 Assert.True(ToBig(fa.Invert()) == BigInteger.ModPow(a, P - 2, P), "inv " + where);
@@ -79,5 +80,33 @@ public class Secp256k1ArithmeticTests
             Assert.True(okRef == okFast, $"seed {Seed} iteration {i}: validity differs");
             if (okRef) Assert.True(pubRef.AsSpan().SequenceEqual(pubFast), $"seed {Seed} iteration {i}: key differs");
         }
+    }
+
+    [Fact]
+    public void Fixed_base_multiplication_matches_bouncycastle()
+    {
+        var rng = new Random(Seed + 1);
+        var fast = new byte[64];
+        var reference = new byte[64];
+        var kb = new byte[32];
+        var n = (BigInteger)Ecdsa.CurveOrder;
+        var specials = new[] { BigInteger.One, new BigInteger(2), new BigInteger(15), new BigInteger(16), n - 1, n - 2, (BigInteger.One << 128) + 1 };
+        for (int i = 0; i < 300; i++)
+        {
+            BigInteger k;
+            if (i < specials.Length) k = specials[i];
+            else
+            {
+                rng.NextBytes(kb);
+                k = new BigInteger(kb, true, true) % (n - 1) + 1;
+            }
+            var bk = new Org.BouncyCastle.Math.BigInteger(1, k.ToByteArray(true, true));
+            Secp256k1.PublicKey(bk, fast);
+            Secp256k1.PublicKeyReference(bk, reference);
+            Assert.True(reference.AsSpan().SequenceEqual(fast), $"seed {Seed + 1} iteration {i}: k·G differs");
+        }
+        // k ≡ 0: the offsets cancel to the point at infinity
+        Assert.True(Secp256k1Group.MultiplyG((UInt256)n).IsInfinity);
+        Assert.True(Secp256k1Group.MultiplyG(UInt256.Zero).IsInfinity);
     }
 }

@@ -89,11 +89,14 @@ internal readonly struct AffinePoint(Fe x, Fe y)
 }
 
 /// <summary>
-/// Fast public-key recovery Q = r⁻¹(s·R − e·G) on the own field arithmetic: a precomputed 4-bit fixed-window
-/// table for G (64 mixed additions, no doublings) and a width-5 wNAF ladder for R. Only public values go
-/// through this path; secret scalars are multiplied by BouncyCastle's fixed-point comb.
+/// secp256k1 group operations on the own field arithmetic.
+/// <para>Fixed base (k·G): a 4-bit fixed-window table of 64 rows × 16 affine points, every entry offset by a
+/// constant point H (entry j of row i is j·16^i·G + H) so that no entry is the point at infinity. A
+/// multiplication starts from −64·H and adds one entry per row: always 64 mixed additions, no doublings,
+/// no branch on the scalar's digits, and each entry is read with a masked scan of its whole row.</para>
+/// <para>Variable base (k·P, public scalars only): width-5 wNAF.</para>
 /// </summary>
-internal static class Secp256k1Recovery
+internal static class Secp256k1Group
 {
     private static readonly Fe Seven = new(7, 0, 0, 0);
 
@@ -101,51 +104,84 @@ internal static class Secp256k1Recovery
         new Fe(0x59F2815B16F81798UL, 0x029BFCDB2DCE28D9UL, 0x55A06295CE870B07UL, 0x79BE667EF9DCBBACUL),
         new Fe(0x9C47D08FFB10D4B8UL, 0xFD17B448A6855419UL, 0x5DA4FBFC0E1108A8UL, 0x483ADA7726A3C465UL));
 
-    // Declared after G: static initializers run in text order.
-    // GTable[i * 16 + j] = j · 16^i · G (j = 1..15; slot 0 unused)
-    private static readonly AffinePoint[] GTable = BuildGTable();
+    // Arbitrary fixed scalar for the offset point H = c·G (any point works; it only keeps entries finite).
+    private static readonly UInt256 OffsetScalar = new(0x243F6A8885A308D3UL, 0x13198A2E03707344UL, 0xA4093822299F31D0UL, 0x082EFA98EC4E6C89UL);
 
-    private static AffinePoint[] BuildGTable()
+    // Declared after G: static initializers run in text order.
+    private static readonly (AffinePoint[] Table, AffinePoint Start) Fixed = BuildFixedTable();
+
+    private static (AffinePoint[] Table, AffinePoint Start) BuildFixedTable()
     {
-        var jac = new JacobianPoint[64 * 16];
+        var h = Multiply(JacobianPoint.FromAffine(G), OffsetScalar);
+        var jac = new JacobianPoint[(64 * 16) + 1];
         var b = JacobianPoint.FromAffine(G);
         for (int i = 0; i < 64; i++)
         {
-            jac[(i * 16) + 1] = b;
-            for (int j = 2; j < 16; j++) jac[(i * 16) + j] = jac[(i * 16) + j - 1].Add(b);
-            b = jac[(i * 16) + 15].Add(b); // 16 · base
+            jac[i * 16] = h;
+            for (int j = 1; j < 16; j++) jac[(i * 16) + j] = jac[(i * 16) + j - 1].Add(b);
+            b = b.Double().Double().Double().Double(); // 16 · base
         }
-        // batch inversion of all Z (Montgomery's trick); slot 0 of each row stays unused
-        var table = new AffinePoint[64 * 16];
-        var prefix = new Fe[jac.Length];
-        Fe acc = Fe.One;
-        for (int k = 0; k < jac.Length; k++)
-        {
-            if ((k & 15) == 0) continue;
-            prefix[k] = acc;
-            acc *= jac[k].Z;
-        }
-        Fe inv = acc.Invert();
-        for (int k = jac.Length - 1; k >= 0; k--)
-        {
-            if ((k & 15) == 0) continue;
-            Fe zi = inv * prefix[k];
-            inv *= jac[k].Z;
-            Fe zi2 = zi.Square();
-            table[k] = new AffinePoint(jac[k].X * zi2, jac[k].Y * zi2 * zi);
-        }
-        return table;
+        // start = −64·H
+        jac[64 * 16] = h.Double().Double().Double().Double().Double().Double().Negate();
+        var affine = BatchToAffine(jac);
+        return (affine[..(64 * 16)], affine[64 * 16]);
     }
 
-    /// <summary>k·G for a public scalar k (any 256-bit value).</summary>
+    /// <summary>Normalizes many points with one field inversion (Montgomery's trick). No input may be infinity.</summary>
+    private static AffinePoint[] BatchToAffine(JacobianPoint[] points)
+    {
+        var result = new AffinePoint[points.Length];
+        var prefix = new Fe[points.Length];
+        Fe acc = Fe.One;
+        for (int k = 0; k < points.Length; k++)
+        {
+            if (points[k].IsInfinity) throw new InvalidOperationException("Offset table entry at infinity.");
+            prefix[k] = acc;
+            acc *= points[k].Z;
+        }
+        Fe inv = acc.Invert();
+        for (int k = points.Length - 1; k >= 0; k--)
+        {
+            Fe zi = inv * prefix[k];
+            inv *= points[k].Z;
+            Fe zi2 = zi.Square();
+            result[k] = new AffinePoint(points[k].X * zi2, points[k].Y * zi2 * zi);
+        }
+        return result;
+    }
+
+    /// <summary>Reads entry <paramref name="digit"/> of row <paramref name="row"/> touching every entry of the row.</summary>
+    private static AffinePoint Lookup(AffinePoint[] table, int row, int digit)
+    {
+        ulong x0 = 0, x1 = 0, x2 = 0, x3 = 0, y0 = 0, y1 = 0, y2 = 0, y3 = 0;
+        int baseIndex = row * 16;
+        for (int j = 0; j < 16; j++)
+        {
+            // all ones when j == digit, else zero, without a branch
+            ulong mask = (ulong)(((long)(j ^ digit) - 1) >> 63);
+            ref readonly AffinePoint e = ref table[baseIndex + j];
+            x0 |= e.X.L0 & mask;
+            x1 |= e.X.L1 & mask;
+            x2 |= e.X.L2 & mask;
+            x3 |= e.X.L3 & mask;
+            y0 |= e.Y.L0 & mask;
+            y1 |= e.Y.L1 & mask;
+            y2 |= e.Y.L2 & mask;
+            y3 |= e.Y.L3 & mask;
+        }
+        return new AffinePoint(new Fe(x0, x1, x2, x3), new Fe(y0, y1, y2, y3));
+    }
+
+    /// <summary>k·G for any 256-bit k (used with secret nonces and keys as well as public scalars).</summary>
     internal static JacobianPoint MultiplyG(in UInt256 k)
     {
-        var r = JacobianPoint.Infinity;
+        var (table, start) = Fixed;
+        var r = JacobianPoint.FromAffine(start);
         ReadOnlySpan<ulong> limbs = [k.u0, k.u1, k.u2, k.u3];
         for (int i = 0; i < 64; i++)
         {
-            int nibble = (int)((limbs[i >> 4] >> ((i & 15) * 4)) & 0xF);
-            if (nibble != 0) r = r.AddAffine(GTable[(i * 16) + nibble]);
+            int digit = (int)((limbs[i >> 4] >> ((i & 15) * 4)) & 0xF);
+            r = r.AddAffine(Lookup(table, i, digit));
         }
         return r;
     }
