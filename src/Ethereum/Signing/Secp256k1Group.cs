@@ -1,4 +1,6 @@
 using CrossMargin.Ethereum.Numerics;
+using Org.BouncyCastle.Crypto.EC;
+using Org.BouncyCastle.Math.EC.Endo;
 
 namespace CrossMargin.Ethereum.Signing;
 
@@ -186,16 +188,58 @@ internal static class Secp256k1Group
         return r;
     }
 
-    /// <summary>k·P for a public scalar k &lt; 2^256 - 16 (width-5 wNAF).</summary>
-    internal static JacobianPoint Multiply(in JacobianPoint p, UInt256 k)
-    {
-        // odd multiples P, 3P, ..., 15P
-        Span<JacobianPoint> odd = stackalloc JacobianPoint[8];
-        odd[0] = p;
-        var twoP = p.Double();
-        for (int i = 1; i < 8; i++) odd[i] = odd[i - 1].Add(twoP);
+    // The secp256k1 endomorphism: λ·(x, y) = (β·x, y) with β a cube root of unity in GF(p).
+    internal static readonly Fe Beta = new(0xC1396C28719501EEUL, 0x9CF0497512F58995UL, 0x6E64479EAC3434E9UL, 0x7AE96A2B657C0710UL);
 
-        Span<sbyte> naf = stackalloc sbyte[258];
+    private static readonly GlvEndomorphism Glv =
+        (GlvEndomorphism)CustomNamedCurves.GetByName("secp256k1").Curve.GetEndomorphism();
+
+    /// <summary>
+    /// k·P for a public scalar k: k is split as k₁ + k₂·λ (|k₁|, |k₂| ≈ 2^128, BouncyCastle's GLV
+    /// decomposition) and both halves run through one interleaved width-5 wNAF ladder over P and λ·P.
+    /// </summary>
+    internal static JacobianPoint MultiplyGlv(in JacobianPoint p, in UInt256 k)
+    {
+        var parts = Glv.DecomposeScalar(Secp256k1.ToBigInteger(k));
+        UInt256 k1 = Secp256k1.ToUInt256(parts[0].Abs());
+        UInt256 k2 = Secp256k1.ToUInt256(parts[1].Abs());
+
+        Span<JacobianPoint> t1 = stackalloc JacobianPoint[8];
+        Span<JacobianPoint> t2 = stackalloc JacobianPoint[8];
+        t1[0] = parts[0].SignValue < 0 ? p.Negate() : p;
+        var twoP = t1[0].Double();
+        for (int i = 1; i < 8; i++) t1[i] = t1[i - 1].Add(twoP);
+        bool flip = (parts[0].SignValue < 0) != (parts[1].SignValue < 0);
+        for (int i = 0; i < 8; i++)
+        {
+            var e = new JacobianPoint(t1[i].X * Beta, t1[i].Y, t1[i].Z);
+            t2[i] = flip ? e.Negate() : e;
+        }
+
+        Span<sbyte> naf1 = stackalloc sbyte[258];
+        Span<sbyte> naf2 = stackalloc sbyte[258];
+        int len1 = Wnaf(k1, naf1);
+        int len2 = Wnaf(k2, naf2);
+        var r = JacobianPoint.Infinity;
+        for (int i = Math.Max(len1, len2) - 1; i >= 0; i--)
+        {
+            r = r.Double();
+            if (i < len1) r = AddDigit(r, t1, naf1[i]);
+            if (i < len2) r = AddDigit(r, t2, naf2[i]);
+        }
+        return r;
+    }
+
+    private static JacobianPoint AddDigit(in JacobianPoint r, ReadOnlySpan<JacobianPoint> odd, int d)
+    {
+        if (d > 0) return r.Add(odd[d >> 1]);
+        if (d < 0) return r.Add(odd[(-d) >> 1].Negate());
+        return r;
+    }
+
+    /// <summary>Width-5 NAF digits of k (least significant first); returns the digit count.</summary>
+    private static int Wnaf(UInt256 k, Span<sbyte> naf)
+    {
         int len = 0;
         while (!k.IsZero)
         {
@@ -210,15 +254,21 @@ internal static class Secp256k1Group
             naf[len++] = d;
             k >>= 1;
         }
+        return len;
+    }
 
+    /// <summary>k·P for a public scalar k &lt; 2^256 - 16 (width-5 wNAF, no endomorphism).</summary>
+    internal static JacobianPoint Multiply(in JacobianPoint p, UInt256 k)
+    {
+        // odd multiples P, 3P, ..., 15P
+        Span<JacobianPoint> odd = stackalloc JacobianPoint[8];
+        odd[0] = p;
+        var twoP = p.Double();
+        for (int i = 1; i < 8; i++) odd[i] = odd[i - 1].Add(twoP);
+        Span<sbyte> naf = stackalloc sbyte[258];
+        int len = Wnaf(k, naf);
         var r = JacobianPoint.Infinity;
-        for (int i = len - 1; i >= 0; i--)
-        {
-            r = r.Double();
-            int d = naf[i];
-            if (d > 0) r = r.Add(odd[d >> 1]);
-            else if (d < 0) r = r.Add(odd[(-d) >> 1].Negate());
-        }
+        for (int i = len - 1; i >= 0; i--) r = AddDigit(r.Double(), odd, naf[i]);
         return r;
     }
 

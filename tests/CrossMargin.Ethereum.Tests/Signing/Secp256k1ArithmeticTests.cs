@@ -109,4 +109,32 @@ public class Secp256k1ArithmeticTests
         Assert.True(Secp256k1Group.MultiplyG((UInt256)n).IsInfinity);
         Assert.True(Secp256k1Group.MultiplyG(UInt256.Zero).IsInfinity);
     }
+
+    [Fact]
+    public void Endomorphism_and_glv_multiplication_agree_with_plain_wnaf()
+    {
+        // β is a non-trivial cube root of unity and λ·G = (β·Gx, Gy)
+        var beta = Secp256k1Group.Beta;
+        Assert.True((beta * beta * beta).Equals(Fe.One));
+        Assert.False(beta.Equals(Fe.One));
+        var lambda = UInt256.Parse("0x5363ad4cc05c30e0a5261c028812645a122e22ea20816678df02967c1b23bd72");
+        var lg = Secp256k1Group.MultiplyG(lambda).ToAffine();
+        Assert.True(lg.X.Equals(Secp256k1Group.G.X * beta) && lg.Y.Equals(Secp256k1Group.G.Y));
+
+        var rng = new Random(Seed + 2);
+        var kb = new byte[32];
+        var n = (BigInteger)Ecdsa.CurveOrder;
+        for (int i = 0; i < 100; i++)
+        {
+            rng.NextBytes(kb);
+            var p = Secp256k1Group.MultiplyG((UInt256)(new BigInteger(kb, true, true) % n));
+            rng.NextBytes(kb);
+            var k = (UInt256)(new BigInteger(kb, true, true) % n);
+            if (i == 0) k = UInt256.One;
+            if (i == 1) k = (UInt256)(n - 1);
+            var a = Secp256k1Group.MultiplyGlv(p, k).ToAffine();
+            var b = Secp256k1Group.Multiply(p, k).ToAffine();
+            Assert.True(a.X.Equals(b.X) && a.Y.Equals(b.Y), $"seed {Seed + 2} iteration {i}");
+        }
+    }
 }
