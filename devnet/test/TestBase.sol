@@ -11,6 +11,31 @@ abstract contract TestBase {
 
     error AssertionFailed(string what);
 
+    // ---- invariant-testing hooks read by forge (subset of forge-std's StdInvariant)
+    struct FuzzSelector {
+        address addr;
+        bytes4[] selectors;
+    }
+
+    address[] private _targetedContracts;
+    FuzzSelector[] private _targetedSelectors;
+
+    function targetContract(address a) internal {
+        _targetedContracts.push(a);
+    }
+
+    function targetSelector(FuzzSelector memory s) internal {
+        _targetedSelectors.push(s);
+    }
+
+    function targetContracts() public view returns (address[] memory) {
+        return _targetedContracts;
+    }
+
+    function targetSelectors() public view returns (FuzzSelector[] memory) {
+        return _targetedSelectors;
+    }
+
     function fail(string memory what) internal pure {
         revert AssertionFailed(what);
     }

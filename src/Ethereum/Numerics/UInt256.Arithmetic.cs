@@ -197,23 +197,6 @@ public readonly partial struct UInt256
         return c == 0;
     }
 
-    // ---------------------------------------------------------------- division by a 64-bit value
-
-    /// <summary>Divides by a 64-bit divisor; returns the quotient and the remainder.</summary>
-    /// <exception cref="DivideByZeroException"><paramref name="divisor"/> is zero.</exception>
-    public static UInt256 DivRem(UInt256 dividend, ulong divisor, out ulong remainder)
-    {
-        if (divisor == 0) ThrowDivideByZero();
-        ulong r = 0;
-        ulong q3 = 0, q2 = 0, q1 = 0;
-        if (dividend.u3 != 0 || r != 0) q3 = Limbs.Div128By64(r, dividend.u3, divisor, out r);
-        if (dividend.u2 != 0 || r != 0) q2 = Limbs.Div128By64(r, dividend.u2, divisor, out r);
-        if (dividend.u1 != 0 || r != 0) q1 = Limbs.Div128By64(r, dividend.u1, divisor, out r);
-        ulong q0 = Limbs.Div128By64(r, dividend.u0, divisor, out r);
-        remainder = r;
-        return new UInt256(q0, q1, q2, q3);
-    }
-
     // ---------------------------------------------------------------- bitwise and shifts
 
     /// <summary>Bitwise AND.</summary>

@@ -154,7 +154,7 @@ public readonly partial struct UInt256 : ISpanFormattable, ISpanParsable<UInt256
         UInt256 v = this;
         while (!v.FitsInUInt64)
         {
-            v = DivRem(v, TenPow19, out ulong rem);
+            v = DivRem64(v, TenPow19, out ulong rem);
             chunks[count++] = rem;
         }
         chunks[count++] = v.u0;

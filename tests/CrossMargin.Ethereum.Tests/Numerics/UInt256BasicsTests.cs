@@ -165,4 +165,22 @@ public class UInt256BasicsTests
         Assert.Equal(Math.Pow(2, 255), (double)(UInt256.One << 255));
         Assert.Equal(Math.Pow(2, 256), (double)UInt256.MaxValue);
     }
+
+    [Fact]
+    public void Bit_queries()
+    {
+        UInt256 p = UInt256.One << 130;
+        Assert.True(p.IsPowerOfTwo);
+        Assert.False((p + UInt256.One).IsPowerOfTwo);
+        Assert.Equal(130, p.TrailingZeroCount);
+        Assert.Equal(125, p.LeadingZeroCount);
+        Assert.Equal(256, UInt256.Zero.TrailingZeroCount);
+        Assert.Equal(256, UInt256.MaxValue.PopCount);
+        Assert.True(p.TestBit(130));
+        Assert.False(p.TestBit(129));
+        Assert.Throws<ArgumentOutOfRangeException>(() => p.TestBit(256));
+        Assert.Equal(255, Int256.MaxValue.BitLength);
+        Assert.Equal(255, Int256.MinValue.BitLength);
+        Assert.Equal(0, Int256.MinusOne.BitLength);
+    }
 }
