@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using CrossMargin.Ethereum.Rpc;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -131,6 +132,7 @@ public sealed partial class ResilientRpcClient : IRpcClient, IDisposable
         Func<IRpcClient, TState, CancellationToken, Task<TResult>> call, CancellationToken cancellationToken)
     {
         Exception? last = null;
+        var lastAttemptError = new StrongBox<Exception?>();
         for (int i = 0; i < _endpoints.Length; i++)
         {
             var endpoint = _endpoints[i];
@@ -138,9 +140,9 @@ public sealed partial class ResilientRpcClient : IRpcClient, IDisposable
             {
                 return await endpoint.Pipeline.ExecuteAsync(static async (ctx, ct) =>
                 {
-                    var (self, ep, m, st, fn) = ctx;
-                    return await self.AttemptAsync(ep, m, st, fn, ct).ConfigureAwait(false);
-                }, (this, endpoint, method, state, call), cancellationToken).ConfigureAwait(false);
+                    var (self, ep, m, st, fn, box) = ctx;
+                    return await self.AttemptAsync(ep, m, st, fn, box, ct).ConfigureAwait(false);
+                }, (this, endpoint, method, state, call, lastAttemptError), cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -148,7 +150,7 @@ public sealed partial class ResilientRpcClient : IRpcClient, IDisposable
             }
             catch (Exception ex) when (RpcErrorClassifier.IsEndpointFailure(ex) || ex is BrokenCircuitException)
             {
-                last = ex is BrokenCircuitException && last is not null ? last : ex;
+                last = ex;
                 if (i + 1 < _endpoints.Length)
                 {
                     _metrics.Failover(endpoint.Name);
@@ -156,13 +158,15 @@ public sealed partial class ResilientRpcClient : IRpcClient, IDisposable
                 }
             }
         }
-        throw new RpcEndpointsExhaustedException($"{method}: every RPC endpoint failed ({_endpoints.Length} tried).", Normalize(last));
+        // Report what the endpoints said, not that their circuits were open, when any of them was actually tried.
+        throw new RpcEndpointsExhaustedException($"{method}: every RPC endpoint failed ({_endpoints.Length} tried).",
+            Normalize(lastAttemptError.Value ?? last));
     }
 
     private static Exception? Normalize(Exception? e) => e is TimeoutRejectedException t ? new RpcTimeoutException(t.Timeout, t) : e;
 
     private async ValueTask<TResult> AttemptAsync<TResult, TState>(Endpoint endpoint, string method, TState state,
-        Func<IRpcClient, TState, CancellationToken, Task<TResult>> call, CancellationToken ct)
+        Func<IRpcClient, TState, CancellationToken, Task<TResult>> call, StrongBox<Exception?> lastError, CancellationToken ct)
     {
         long start = _time.GetTimestamp();
         Interlocked.Increment(ref endpoint.Calls);
@@ -176,6 +180,7 @@ public sealed partial class ResilientRpcClient : IRpcClient, IDisposable
             var kind = RpcErrorClassifier.Classify(ex);
             if (kind != RpcFailureKind.Permanent)
             {
+                lastError.Value = ex;
                 Interlocked.Increment(ref endpoint.Errors);
                 _metrics.Error(endpoint.Name, method, kind);
             }
@@ -184,6 +189,7 @@ public sealed partial class ResilientRpcClient : IRpcClient, IDisposable
         catch (OperationCanceledException)
         {
             // our timeout (Polly turns it into TimeoutRejectedException) or the caller's cancellation
+            lastError.Value = new RpcTimeoutException(Options.AttemptTimeout);
             Interlocked.Increment(ref endpoint.Errors);
             _metrics.Error(endpoint.Name, method, RpcFailureKind.Transient);
             throw;
