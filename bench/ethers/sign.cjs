@@ -1,6 +1,6 @@
 // ethers 6 baseline for bench/CrossMargin.Benchmarks/SigningBenchmarks.cs.
-// Usage (from the repo root): node bench/ethers/sign.cjs [iterations] [runs]
-// Prints JSON: median ns/op over several runs for EIP-1559 sign (hash + sign + serialize + tx hash),
+// Usage (from the repo root): node bench/ethers/sign.cjs [runs] [iterations]   (same order as keccak.cjs)
+// Prints JSON: median wall-clock and CPU ns/op over several runs for EIP-1559 sign (hash + sign + serialize + tx hash),
 // raw digest signing, and sender recovery from the raw transaction.
 'use strict';
 const path = require('path');
@@ -8,8 +8,8 @@ const ethers = require(path.join(__dirname, '..', '..', 'devnet', 'node_modules'
 
 // Anvil's well-known development account #0 (public test key).
 const ANVIL_DEV_KEY_0 = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
-const iterations = Number(process.argv[2] || 2000);
-const runs = Number(process.argv[3] || 5);
+const runs = Number(process.argv[2] || 7);
+const iterations = Number(process.argv[3] || 1000);
 
 const signingKey = new ethers.SigningKey(ANVIL_DEV_KEY_0);
 function makeTx(nonce) {
@@ -48,16 +48,22 @@ const benches = {
 
 function median(xs) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
 
-const result = { library: 'ethers ' + ethers.version, node: process.version, iterations, runs, medianNsPerOp: {} };
+const result = { version: ethers.version, node: process.version, iterations, runs, medianNsPerOp: {}, medianCpuNsPerOp: {} };
 for (const [name, fn] of Object.entries(benches)) {
   for (let i = 0; i < Math.min(iterations, 500); i++) fn(i); // warm-up
   const perRun = [];
+  const cpuPerRun = [];
   for (let r = 0; r < runs; r++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < iterations; i++) fn(i);
     perRun.push(Number(process.hrtime.bigint() - t0) / iterations);
+    const c = process.cpuUsage(c0);
+    cpuPerRun.push(((c.user + c.system) * 1000) / iterations);
   }
   result.medianNsPerOp[name] = Math.round(median(perRun));
+  // CPU time (user + system) per op: less sensitive to other processes on a shared machine
+  result.medianCpuNsPerOp[name] = Math.round(median(cpuPerRun));
 }
 result.sink = sink;
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');

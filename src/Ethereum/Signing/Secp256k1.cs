@@ -27,19 +27,18 @@ internal static class Secp256k1
     internal static readonly UInt256 NValue = ToUInt256(N);
     internal static readonly UInt256 HalfNValue = ToUInt256(HalfN);
 
-    static Secp256k1()
-    {
-        // Build the comb table for G once, up front, rather than on the first signature.
-        FixedPointUtilities.Precompute(G);
-    }
-
-    /// <summary>d·G, normalized.</summary>
-    internal static ECPoint MultiplyBase(BigInteger k) => BaseMultiplier.Multiply(G, k).Normalize();
-
-    /// <summary>Writes the 64-byte uncompressed public key x || y for scalar d.</summary>
+    /// <summary>Writes the 64-byte uncompressed public key x || y for scalar d (own fixed-base table).</summary>
     internal static void PublicKey(BigInteger d, Span<byte> destination64)
     {
-        var q = MultiplyBase(d);
+        var q = Secp256k1Group.MultiplyG(ToUInt256(d)).ToAffine();
+        q.X.Write(destination64[..32]);
+        q.Y.Write(destination64[32..64]);
+    }
+
+    /// <summary>The same on BouncyCastle's fixed-point comb; a reference for tests.</summary>
+    internal static void PublicKeyReference(BigInteger d, Span<byte> destination64)
+    {
+        var q = BaseMultiplier.Multiply(G, d).Normalize();
         WriteFixed(q.AffineXCoord.ToBigInteger(), destination64[..32]);
         WriteFixed(q.AffineYCoord.ToBigInteger(), destination64[32..64]);
     }
@@ -51,16 +50,18 @@ internal static class Secp256k1
         kCalculator.Init(N, d, message);
         // 32-byte digest and 256-bit order: e is the digest as an integer (no truncation needed).
         var e = new BigInteger(1, message);
+        byte[] xBytes = new byte[32];
         while (true)
         {
             BigInteger k = kCalculator.NextK();
-            ECPoint r = MultiplyBase(k);
-            BigInteger x = r.AffineXCoord.ToBigInteger();
+            var r = Secp256k1Group.MultiplyG(ToUInt256(k)).ToAffine();
+            r.X.Write(xBytes);
+            var x = new BigInteger(1, xBytes);
             BigInteger rs = x.Mod(N);
             if (rs.SignValue == 0) continue;
             BigInteger s = BigIntegers.ModOddInverse(N, k).Multiply(e.Add(d.Multiply(rs))).Mod(N);
             if (s.SignValue == 0) continue;
-            int recoveryId = (r.AffineYCoord.TestBitZero() ? 1 : 0) | (x.CompareTo(N) >= 0 ? 2 : 0);
+            int recoveryId = (r.Y.IsOdd ? 1 : 0) | (x.CompareTo(N) >= 0 ? 2 : 0);
             if (s.CompareTo(HalfN) > 0)
             {
                 // (r, n - s) is the signature for -R: same x, opposite y parity.
@@ -89,13 +90,13 @@ internal static class Secp256k1
         Span<byte> xBytes = stackalloc byte[32];
         WriteFixed(x, xBytes);
         Fe.TryRead(xBytes, out var xFe);
-        if (!Secp256k1Recovery.TryLift(xFe, (recoveryId & 1) != 0, out var bigR)) { error = SignatureError.NotOnCurve; return false; }
+        if (!Secp256k1Group.TryLift(xFe, (recoveryId & 1) != 0, out var bigR)) { error = SignatureError.NotOnCurve; return false; }
 
         var e = new BigInteger(1, hash32.ToArray());
         BigInteger rInv = BigIntegers.ModOddInverse(N, rb);
         UInt256 u1 = ToUInt256(N.Subtract(e).Multiply(rInv).Mod(N));
         UInt256 u2 = ToUInt256(ToBigInteger(s).Multiply(rInv).Mod(N));
-        var q = Secp256k1Recovery.MultiplyG(u1).Add(Secp256k1Recovery.Multiply(JacobianPoint.FromAffine(bigR), u2));
+        var q = Secp256k1Group.MultiplyG(u1).Add(Secp256k1Group.MultiplyGlv(JacobianPoint.FromAffine(bigR), u2));
         if (q.IsInfinity) { error = SignatureError.PointAtInfinity; return false; }
         var qa = q.ToAffine();
         qa.X.Write(publicKey64[..32]);

@@ -77,9 +77,13 @@ internal readonly struct Fe
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Mac(ulong x, ulong y, ulong a, ref ulong carry)
     {
-        UInt128 p = ((UInt128)x * y) + a + carry;
-        carry = (ulong)(p >> 64);
-        return (ulong)p;
+        ulong hi = Math.BigMul(x, y, out ulong lo);
+        lo += a;
+        hi += lo < a ? 1UL : 0UL;
+        lo += carry;
+        hi += lo < carry ? 1UL : 0UL;
+        carry = hi;
+        return lo;
     }
 
     /// <summary>Reduces r + carry·2^256 (carry small) into [0, p).</summary>
@@ -194,7 +198,46 @@ internal readonly struct Fe
         return Finish(r0, r1, r2, r3, c);
     }
 
-    public Fe Square() => this * this;
+    /// <summary>this², with the cross products computed once (10 limb products instead of 16).</summary>
+    public Fe Square()
+    {
+        ulong c;
+        // cross products a_i·a_j (i < j) into t1..t6
+        c = 0;
+        ulong t1 = Mac(L0, L1, 0, ref c);
+        ulong t2 = Mac(L0, L2, 0, ref c);
+        ulong t3 = Mac(L0, L3, 0, ref c);
+        ulong t4 = c;
+        c = 0;
+        t3 = Mac(L1, L2, t3, ref c);
+        t4 = Mac(L1, L3, t4, ref c);
+        ulong t5 = c;
+        c = 0;
+        t5 = Mac(L2, L3, t5, ref c);
+        ulong t6 = c;
+        // double them
+        ulong t7 = t6 >> 63;
+        t6 = (t6 << 1) | (t5 >> 63);
+        t5 = (t5 << 1) | (t4 >> 63);
+        t4 = (t4 << 1) | (t3 >> 63);
+        t3 = (t3 << 1) | (t2 >> 63);
+        t2 = (t2 << 1) | (t1 >> 63);
+        t1 <<= 1;
+        // add the squares a_i² at columns 2i
+        ulong h0 = Math.BigMul(L0, L0, out ulong t0);
+        ulong h1 = Math.BigMul(L1, L1, out ulong s1);
+        ulong h2 = Math.BigMul(L2, L2, out ulong s2);
+        ulong h3 = Math.BigMul(L3, L3, out ulong s3);
+        c = 0;
+        t1 = AddC(t1, h0, ref c);
+        t2 = AddC(t2, s1, ref c);
+        t3 = AddC(t3, h1, ref c);
+        t4 = AddC(t4, s2, ref c);
+        t5 = AddC(t5, h2, ref c);
+        t6 = AddC(t6, s3, ref c);
+        t7 = AddC(t7, h3, ref c);
+        return Reduce(t0, t1, t2, t3, t4, t5, t6, t7);
+    }
 
     public Fe Double() => this + this;
 

@@ -49,6 +49,7 @@ public class Secp256k1ArithmeticTests
             Assert.True(ToBig(fa + fb) == (a + b) % P, "add " + where);
             Assert.True(ToBig(fa - fb) == (((a - b) % P) + P) % P, "sub " + where);
             Assert.True(ToBig(fa * fb) == a * b % P, "mul " + where);
+            Assert.True(ToBig(fa.Square()) == a * a % P, "sqr " + where);
             Assert.True(ToBig(-fa) == (P - a) % P, "neg " + where);
             if (i % 50 == 0 && !a.IsZero)
                 Assert.True(ToBig(fa.Invert()) == BigInteger.ModPow(a, P - 2, P), "inv " + where);
@@ -78,6 +79,62 @@ public class Secp256k1ArithmeticTests
             bool okFast = Secp256k1.TryRecover(h, r, s, recId, requireLowS: false, pubFast, out _);
             Assert.True(okRef == okFast, $"seed {Seed} iteration {i}: validity differs");
             if (okRef) Assert.True(pubRef.AsSpan().SequenceEqual(pubFast), $"seed {Seed} iteration {i}: key differs");
+        }
+    }
+
+    [Fact]
+    public void Fixed_base_multiplication_matches_bouncycastle()
+    {
+        var rng = new Random(Seed + 1);
+        var fast = new byte[64];
+        var reference = new byte[64];
+        var kb = new byte[32];
+        var n = (BigInteger)Ecdsa.CurveOrder;
+        var specials = new[] { BigInteger.One, new BigInteger(2), new BigInteger(15), new BigInteger(16), n - 1, n - 2, (BigInteger.One << 128) + 1 };
+        for (int i = 0; i < 300; i++)
+        {
+            BigInteger k;
+            if (i < specials.Length) k = specials[i];
+            else
+            {
+                rng.NextBytes(kb);
+                k = new BigInteger(kb, true, true) % (n - 1) + 1;
+            }
+            var bk = new Org.BouncyCastle.Math.BigInteger(1, k.ToByteArray(true, true));
+            Secp256k1.PublicKey(bk, fast);
+            Secp256k1.PublicKeyReference(bk, reference);
+            Assert.True(reference.AsSpan().SequenceEqual(fast), $"seed {Seed + 1} iteration {i}: k·G differs");
+        }
+        // k ≡ 0: the offsets cancel to the point at infinity
+        Assert.True(Secp256k1Group.MultiplyG((UInt256)n).IsInfinity);
+        Assert.True(Secp256k1Group.MultiplyG(UInt256.Zero).IsInfinity);
+    }
+
+    [Fact]
+    public void Endomorphism_and_glv_multiplication_agree_with_plain_wnaf()
+    {
+        // β is a non-trivial cube root of unity and λ·G = (β·Gx, Gy)
+        var beta = Secp256k1Group.Beta;
+        Assert.True((beta * beta * beta).Equals(Fe.One));
+        Assert.False(beta.Equals(Fe.One));
+        var lambda = UInt256.Parse("0x5363ad4cc05c30e0a5261c028812645a122e22ea20816678df02967c1b23bd72");
+        var lg = Secp256k1Group.MultiplyG(lambda).ToAffine();
+        Assert.True(lg.X.Equals(Secp256k1Group.G.X * beta) && lg.Y.Equals(Secp256k1Group.G.Y));
+
+        var rng = new Random(Seed + 2);
+        var kb = new byte[32];
+        var n = (BigInteger)Ecdsa.CurveOrder;
+        for (int i = 0; i < 100; i++)
+        {
+            rng.NextBytes(kb);
+            var p = Secp256k1Group.MultiplyG((UInt256)(new BigInteger(kb, true, true) % n));
+            rng.NextBytes(kb);
+            var k = (UInt256)(new BigInteger(kb, true, true) % n);
+            if (i == 0) k = UInt256.One;
+            if (i == 1) k = (UInt256)(n - 1);
+            var a = Secp256k1Group.MultiplyGlv(p, k).ToAffine();
+            var b = Secp256k1Group.Multiply(p, k).ToAffine();
+            Assert.True(a.X.Equals(b.X) && a.Y.Equals(b.Y), $"seed {Seed + 2} iteration {i}");
         }
     }
 }
