@@ -44,15 +44,23 @@ public sealed class AccountSnapshot
     /// <summary>Bit i set ⇔ a position is open in market i.</summary>
     public ulong PositionMask { get; }
 
-    /// <summary>Same cash, collateral and positions (lengths may differ only by trailing zeros).</summary>
-    public bool SameState(AccountSnapshot other)
+    /// <summary>
+    /// Same cash, collateral and positions (lengths may differ only by trailing zeros). With
+    /// <paramref name="ignoreClosedPositions"/>, the funding snapshot left in a closed position (size 0) is not compared:
+    /// storage keeps it, accountState does not report it, and it has no effect.
+    /// </summary>
+    public bool SameState(AccountSnapshot other, bool ignoreClosedPositions = false)
     {
         ArgumentNullException.ThrowIfNull(other);
         if (Cash != other.Cash) return false;
         for (int i = 0; i < Math.Max(Collateral.Count, other.Collateral.Count); i++)
             if (At(Collateral, i) != At(other.Collateral, i)) return false;
         for (int i = 0; i < Math.Max(Positions.Count, other.Positions.Count); i++)
-            if (At(Positions, i) != At(other.Positions, i)) return false;
+        {
+            PositionEntry x = At(Positions, i), y = At(other.Positions, i);
+            if (ignoreClosedPositions && !x.IsOpen && !y.IsOpen) continue;
+            if (x != y) return false;
+        }
         return true;
     }
 
@@ -378,7 +386,7 @@ public sealed class AccountBook
             e.Cash = cash;
             e.Collateral = new UInt256[Math.Max(collateral.Length, e.Collateral.Length)];
             collateral.CopyTo(e.Collateral);
-            e.Collateral[0] = default;
+            if (e.Collateral.Length > 0) e.Collateral[0] = default;
             e.Positions = new PositionEntry[e.Positions.Length];
             foreach (var (m, p) in positions)
             {

@@ -138,7 +138,7 @@ public sealed partial class AccountReconciler
             if (states[i] is not { } s) { unreadable++; continue; }
             if (!book.TryGetAccount(accounts[i], out var mine)) continue;
             var chain = ToSnapshot(accounts[i], s, mine.Positions.Count);
-            if (mine.SameState(chain)) continue;
+            if (mine.SameState(chain, ignoreClosedPositions: true)) continue;
             mismatched++;
             Log.AccountMismatch(_logger, accounts[i], block, mine.ToString(), chain.ToString());
             var positions = chain.Positions.Index().Where(p => p.Item.IsOpen).Select(p => (p.Index, p.Item)).ToArray();

@@ -267,14 +267,14 @@ internal static class BookAssert
         return book;
     }
 
-    public static void Equal(AccountBook expected, AccountBook actual, string context)
+    public static void Equal(AccountBook expected, AccountBook actual, string context, bool ignoreClosedPositions = false)
     {
         var e = expected.GetAllAccounts();
         var a = actual.GetAllAccounts();
         Assert.True(e.Select(x => x.Account).SequenceEqual(a.Select(x => x.Account)),
             $"{context}: account sets differ ({e.Count} vs {a.Count})");
         for (int i = 0; i < e.Count; i++)
-            Assert.True(e[i].SameState(a[i]), $"{context}: {e[i]} != {a[i]}");
+            Assert.True(e[i].SameState(a[i], ignoreClosedPositions), $"{context}: {e[i]} != {a[i]}");
         Assert.Equal(expected.Funding(), actual.Funding());
         Assert.Equal(expected.VaultPositions(), actual.VaultPositions());
         Assert.Equal(expected.VaultCash, actual.VaultCash);
