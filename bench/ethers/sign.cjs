@@ -26,7 +26,8 @@ function makeTx(nonce) {
   };
 }
 
-// Same work as Wallet.signTransaction without its async address resolution.
+// Same work as Wallet.signTransaction without its async address resolution. (The C# SignEip1559 does
+// more: it also recovers the sender from the new signature and compares it with the key's address.)
 function signEip1559(nonce) {
   const tx = ethers.Transaction.from(makeTx(nonce));
   tx.signature = signingKey.sign(tx.unsignedHash);

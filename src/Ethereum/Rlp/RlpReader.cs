@@ -16,6 +16,9 @@ public ref struct RlpReader
 
     public RlpReader(ReadOnlySpan<byte> data) : this(data, 0, false) { }
 
+    /// <summary>A reader whose reported positions are offset by <paramref name="baseOffset"/> (e.g. past a transaction type byte).</summary>
+    public RlpReader(ReadOnlySpan<byte> data, int baseOffset) : this(data, baseOffset, false) { }
+
     private RlpReader(ReadOnlySpan<byte> data, int baseOffset, bool isListPayload)
     {
         _data = data;

@@ -96,7 +96,7 @@ internal static class Secp256k1
         BigInteger rInv = BigIntegers.ModOddInverse(N, rb);
         UInt256 u1 = ToUInt256(N.Subtract(e).Multiply(rInv).Mod(N));
         UInt256 u2 = ToUInt256(ToBigInteger(s).Multiply(rInv).Mod(N));
-        var q = Secp256k1Group.MultiplyG(u1).Add(Secp256k1Group.MultiplyGlv(JacobianPoint.FromAffine(bigR), u2));
+        var q = Secp256k1Group.SumOfTwo(u1, bigR, u2);
         if (q.IsInfinity) { error = SignatureError.PointAtInfinity; return false; }
         var qa = q.ToAffine();
         qa.X.Write(publicKey64[..32]);

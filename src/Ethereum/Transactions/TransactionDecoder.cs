@@ -85,7 +85,7 @@ public static class TransactionDecoder
 
     private static UnsignedTransaction DecodeTyped(TxType type, ReadOnlySpan<byte> payload, out UInt256 r, out UInt256 s, out byte yParity)
     {
-        var reader = new RlpReader(payload);
+        var reader = new RlpReader(payload, baseOffset: 1);
         var list = reader.ReadList();
         ulong chainId = list.ReadULong();
         ulong nonce = list.ReadULong();

@@ -11,6 +11,7 @@ public static class CliApp
         var demo = new Command("demo", "Start the embedded devnet and run the showcase.");
         demo.SetAction((_, ct) => Task.FromResult(0));
         root.Subcommands.Add(demo);
+        root.Subcommands.Add(DevnetCommand.Create());
         return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
     }
 }

@@ -83,7 +83,7 @@ public class KeyAndSignatureTests
         var rng = new Random(seed);
         using var k = PrivateKey.FromHex(AnvilDevKey0);
         var hashBytes = new byte[32];
-        for (int i = 0; i < 200; i++)
+        for (int i = 0; i < 100; i++)
         {
             rng.NextBytes(hashBytes);
             var h = new Hash32(hashBytes);

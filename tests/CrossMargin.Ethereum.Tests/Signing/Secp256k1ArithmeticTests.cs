@@ -137,4 +137,33 @@ public class Secp256k1ArithmeticTests
             Assert.True(a.X.Equals(b.X) && a.Y.Equals(b.Y), $"seed {Seed + 2} iteration {i}");
         }
     }
+
+    [Fact]
+    public void Straus_sum_of_two_matches_separate_multiplications()
+    {
+        var rng = new Random(Seed + 3);
+        var kb = new byte[32];
+        var n = (BigInteger)Ecdsa.CurveOrder;
+        UInt256 Next()
+        {
+            rng.NextBytes(kb);
+            return (UInt256)(new BigInteger(kb, true, true) % n);
+        }
+        for (int i = 0; i < 100; i++)
+        {
+            var r = Secp256k1Group.MultiplyG(Next()).ToAffine();
+            UInt256 a = i == 0 ? UInt256.Zero : Next();
+            UInt256 b = i == 1 ? UInt256.One : Next();
+            var expected = Secp256k1Group.MultiplyG(a).Add(Secp256k1Group.Multiply(JacobianPoint.FromAffine(r), b));
+            var actual = Secp256k1Group.SumOfTwo(a, r, b);
+            Assert.Equal(expected.IsInfinity, actual.IsInfinity);
+            var ea = expected.ToAffine();
+            var aa = actual.ToAffine();
+            Assert.True(ea.X.Equals(aa.X) && ea.Y.Equals(aa.Y), $"seed {Seed + 3} iteration {i}");
+        }
+        // a·G + b·R = infinity when R = G and a = n - b
+        var g = Secp256k1Group.G;
+        var c = (UInt256)(BigInteger.Parse("123456789"));
+        Assert.True(Secp256k1Group.SumOfTwo((UInt256)(n - 123456789), g, c).IsInfinity);
+    }
 }

@@ -150,6 +150,8 @@ public class TxVectorTests
             byte[] raw = Hex.Decode(v.GetProperty("txbytes").GetString());
             var ex = Assert.Throws<RlpDecodingException>(() => TransactionDecoder.Decode(raw));
             Assert.Equal(RlpErrorReason.NonCanonicalInteger, ex.Reason);
+            // the position points at the offending field in the raw bytes (type byte included)
+            Assert.Equal(0xa1, raw[ex.Position]);
         }
     }
 
