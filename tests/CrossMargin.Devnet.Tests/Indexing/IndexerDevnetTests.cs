@@ -231,3 +231,37 @@ public sealed class IndexerDevnetTests(ITestOutputHelper output)
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
     }
 }
+
+/// <summary>The indexer against the full devnet deployment and seeder (oracles, markets, ~100 accounts with positions).</summary>
+public sealed class IndexerSeededDevnetTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Cold_sync_of_the_seeded_devnet_equals_accountState_of_every_account()
+    {
+        await using var anvil = await AnvilProcess.StartAsync(new AnvilOptions { GasLimit = 1_000_000_000, Accounts = 3 });
+        using var rpc = new JsonRpcClient(anvil.RpcUrl, timeout: TimeSpan.FromSeconds(120));
+        var eth = new EthClient(rpc);
+        var deployment = await DevnetDeployer.DeployAsync(anvil.RpcUrl, anvil.ChainId, wsUrl: anvil.WsUrl);
+        var seed = await DevnetSeeder.SeedAsync(deployment, new DevnetSeedOptions { Accounts = 100, Seed = 7 });
+        Assert.Equal(0, seed.FailedTransactions);
+        ulong head = await eth.BlockNumberAsync();
+
+        var options = new IndexerOptions { Engine = deployment.Engine, DeploymentBlock = deployment.DeployBlock };
+        var sw = Stopwatch.StartNew();
+        var indexer = new ChainIndexer(eth, options);
+        await indexer.SyncAsync(head);
+        sw.Stop();
+        output.WriteLine($"cold sync of the seeded devnet: blocks {deployment.DeployBlock}..{head}, {indexer.Book.AccountCount} accounts, {indexer.Book.Stats.AppliedLogs} logs, {indexer.Backfiller.Stats.Requests} getLogs pages, {sw.Elapsed.TotalMilliseconds:0} ms");
+
+        foreach (var a in seed.Addresses) Assert.True(indexer.Book.Contains(a), $"{a} not indexed");
+        var reconciler = new AccountReconciler(new RpcEngineStateReader(rpc, deployment.Engine, 100), eth);
+        var sw2 = Stopwatch.StartNew();
+        var result = await reconciler.ReconcileAsync(indexer.Book);
+        output.WriteLine($"accountState check: {result} in {sw2.Elapsed.TotalMilliseconds:0} ms");
+        Assert.False(result.Discarded);
+        Assert.Equal(0, result.Unreadable);
+        Assert.Equal(0, result.Mismatched);
+        Assert.Equal(0, result.MarketMismatches);
+        Assert.True(indexer.Book.GetAllAccounts().Count(s => s.PositionMask != 0) > 10, "the seeded accounts hold positions");
+    }
+}
