@@ -10,6 +10,12 @@ import {Vm} from "forge-std/Vm.sol";
 
 /// @notice Random actions of a few actors; after every price move the handler (acting as keeper) liquidates
 ///         everything liquidatable, sells collateral of underwater flat accounts and settles bad debt.
+/// @dev Time: forge commits cheatcode changes to the block environment (vm.warp) even when the handler call
+///      that made them reverts, while the EVM state (the fresh feed answers) rolls back, and it drops reverted
+///      calls from the recorded counterexample. A reverted price move would therefore advance the clock
+///      invisibly and let the feeds go stale (OracleUnavailable in later views) in a way no replay
+///      reproduces. The keeper step runs in a self-call: on a revert the clock is put back to match the
+///      rolled-back state and the revert is recorded for `invariant_keeper_never_reverts`.
 contract Handler {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
     uint256 internal constant WAD = 1e18;
@@ -22,7 +28,12 @@ contract Handler {
     KeeperPriceFeed public solFeed;
     address[] public actors;
     uint256 public liquidations;
+    uint256 public collateralSales;
+    uint256 public badDebtSettlements;
     uint256 public trades;
+    uint256 public priceMoves;
+    /// @notice Revert data of the first keeper step that reverted (empty: none did).
+    bytes public keeperError;
 
     constructor(
         CrossMarginEngine e,
@@ -96,7 +107,21 @@ contract Handler {
         } catch {}
     }
 
+    /// @notice Oracle bot + keeper: advance the clock (never past the feeds' 3600 s staleness limit), push
+    ///         fresh answers for all three feeds, then clean up. Reverts are recorded, never swallowed silently.
     function movePrices(uint256 eth, uint256 btc, uint256 sol, uint256 dt) external {
+        uint256 before = block.timestamp;
+        try this.keeperStep(eth, btc, sol, dt) {
+            ++priceMoves;
+        } catch (bytes memory err) {
+            vm.warp(before); // the warp survives the revert, the feed updates do not
+            if (keeperError.length == 0) keeperError = err.length == 0 ? bytes("empty revert") : err;
+        }
+    }
+
+    /// @dev Only reachable through movePrices (not a fuzz target selector).
+    function keeperStep(uint256 eth, uint256 btc, uint256 sol, uint256 dt) external {
+        require(msg.sender == address(this), "self only");
         vm.warp(block.timestamp + _b(dt, 1, 3000));
         ethFeed.updateAnswer(int256(_b(eth, 1000e8, 3000e8)), block.timestamp);
         btcFeed.updateAnswer(int256(_b(btc, 30_000e8, 70_000e8)), block.timestamp);
@@ -115,30 +140,32 @@ contract Handler {
         engine.fundInsurance(amount);
     }
 
+    /// @dev Each step acts on the account's current state: a position is liquidated first; a flat account that
+    ///      is still liquidatable has equity < 0 (its maintenance margin is 0), so its collateral is sold, and
+    ///      once it holds neither positions nor collateral its negative cash is settled as bad debt.
+    ///      (Selling collateral of a flat account whose equity is >= 0 reverts NotLiquidatable.)
     function _cleanup() internal {
         for (uint256 i; i < actors.length; ++i) {
             address a = actors[i];
             for (uint256 k; k < 20 && engine.isLiquidatable(a); ++k) {
-                for (uint256 m; m < 3; ++m) {
-                    if (engine.getPosition(a, m).size != 0) {
-                        engine.liquidate(a, m, 0);
-                        ++liquidations;
-                        break;
-                    }
-                }
                 (uint64 pm, uint64 cm) = engine.accountMasks(a);
-                if (pm == 0) {
-                    if (cm != 0) {
-                        uint256 price = 0;
-                        price; // collateral sale: buyer is this handler
-                        usdc.mint(address(this), 10_000_000e6);
-                        engine.liquidateCollateral(a, 1, 0);
-                    } else if (engine.cashOf(a) < 0) {
-                        engine.settleBadDebt(a);
-                    }
+                if (pm != 0) {
+                    engine.liquidate(a, _lowestBit(pm), 0);
+                    ++liquidations;
+                } else if (cm != 0) {
+                    usdc.mint(address(this), 10_000_000e6); // the handler buys the collateral
+                    engine.liquidateCollateral(a, _lowestBit(cm), 0);
+                    ++collateralSales;
+                } else {
+                    engine.settleBadDebt(a);
+                    ++badDebtSettlements;
                 }
             }
         }
+    }
+
+    function _lowestBit(uint64 mask) internal pure returns (uint256 i) {
+        while ((mask >> i) & 1 == 0) ++i;
     }
 }
 
@@ -185,7 +212,47 @@ contract InvariantTest is Fixture {
         assertEq(int256(usdc.balanceOf(address(engine)) * 1e12), _sumCash(), "usdc identity");
     }
 
+    /// @dev The handler is the only oracle bot: every price it pushed must still be usable. An unavailable
+    ///      price is reported as such here instead of surfacing as an opaque revert inside engine.health.
+    function _assertOraclesAvailable() internal view {
+        bytes32[3] memory ids = [ETH_ID, BTC_ID, SOL_ID];
+        string[3] memory names = ["ETH/USD", "BTC/USD", "SOL/USD"];
+        for (uint256 i; i < 3; ++i) {
+            try hub.getPrice(ids[i]) returns (uint256 p) {
+                assertTrue(p > 0, string.concat(names[i], ": zero price"));
+            } catch (bytes memory err) {
+                fail(string.concat(names[i], " unavailable: ", _hex(err)));
+            }
+        }
+    }
+
+    function _assertKeeperNeverReverted() internal view {
+        bytes memory err = handler.keeperError();
+        if (err.length != 0) fail(string.concat("keeper step (price move + cleanup) reverted: ", _hex(err)));
+    }
+
+    function _hex(bytes memory b) internal pure returns (string memory) {
+        bytes memory digits = "0123456789abcdef";
+        bytes memory o = new bytes(2 + 2 * b.length);
+        o[0] = "0";
+        o[1] = "x";
+        for (uint256 i; i < b.length; ++i) {
+            o[2 + 2 * i] = digits[uint8(b[i]) >> 4];
+            o[3 + 2 * i] = digits[uint8(b[i]) & 15];
+        }
+        return string(o);
+    }
+
+    /// @notice The keeper (liquidations, collateral sales, bad-debt settlement) never reverts, so neither the
+    ///         clock nor the feeds can drift from what the handler's oracle bot pushed.
+    function invariant_keeper_never_reverts() public view {
+        _assertKeeperNeverReverted();
+        _assertOraclesAvailable();
+    }
+
     function invariant_no_negative_equity_after_cleanup() public view {
+        _assertKeeperNeverReverted();
+        _assertOraclesAvailable();
         uint256 n = handler.actorCount();
         for (uint256 i; i < n; ++i) {
             address a = handler.actors(i);

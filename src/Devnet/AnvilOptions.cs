@@ -8,6 +8,9 @@ public sealed record AnvilOptions
     /// <summary>The chain id (--chain-id). Default 31337.</summary>
     public ulong ChainId { get; init; } = DefaultChainId;
 
+    /// <summary>A fixed port on 127.0.0.1; null picks a free one (and retries on a bind race).</summary>
+    public int? Port { get; init; }
+
     /// <summary>Interval mining (--block-time); null means automine (a block per transaction).</summary>
     public TimeSpan? BlockTime { get; init; }
 

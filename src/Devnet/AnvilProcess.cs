@@ -132,10 +132,11 @@ public sealed class AnvilProcess : IAsyncDisposable
         string anvil = DevnetPaths.AnvilPath;
 
         AnvilStartException? lastBindFailure = null;
-        for (int attempt = 0; attempt < MaxPortAttempts; attempt++)
+        int attempts = options.Port is null ? MaxPortAttempts : 1;
+        for (int attempt = 0; attempt < attempts; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int port = ReservePort();
+            int port = options.Port ?? ReservePort();
             AnvilProcess? started = null;
             try
             {
@@ -158,7 +159,10 @@ public sealed class AnvilProcess : IAsyncDisposable
             }
         }
 
-        throw new AnvilStartException($"anvil could not bind a free port after {MaxPortAttempts} attempts", lastBindFailure!)
+        string what = options.Port is { } fixedPort
+            ? string.Create(CultureInfo.InvariantCulture, $"anvil could not bind port {fixedPort}: it is in use")
+            : $"anvil could not bind a free port after {MaxPortAttempts} attempts";
+        throw new AnvilStartException(what, lastBindFailure!)
         {
             CapturedOutput = lastBindFailure?.CapturedOutput ?? "",
             ExitCode = lastBindFailure?.ExitCode,
@@ -467,6 +471,11 @@ public sealed class AnvilProcess : IAsyncDisposable
         if (options.Accounts < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(options), "Accounts must be at least 1");
+        }
+
+        if (options.Port is { } port && port is < 1 or > 65535)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "Port must be between 1 and 65535 (null = a free port)");
         }
 
         if (options.BlockTime is { } bt && bt <= TimeSpan.Zero)

@@ -141,12 +141,37 @@ public static partial class Forge
         AddIf(args, "--match-path", options.MatchPath);
         AddIf(args, "--match-contract", options.MatchContract);
         AddIf(args, "--match-test", options.MatchTest);
-        ToolRunResult run = await RunAsync(args, options.Timeout, cancellationToken).ConfigureAwait(false);
-        return ParseTestResult(run);
+        // A fresh failure-persistence folder per run: counterexamples recorded by earlier local runs (under
+        // other seeds) are not replayed, so the result depends only on the sources and the fixed seed.
+        string persist = Path.Combine(Path.GetTempPath(), "crossmargin-forge-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var environment = new Dictionary<string, string>
+            {
+                ["FOUNDRY_FUZZ_FAILURE_PERSIST_DIR"] = Path.Combine(persist, "fuzz"),
+                ["FOUNDRY_INVARIANT_FAILURE_PERSIST_DIR"] = Path.Combine(persist, "invariant"),
+            };
+            ToolRunResult run = await RunAsync(args, options.Timeout, environment, cancellationToken).ConfigureAwait(false);
+            return ParseTestResult(run);
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(persist, recursive: true);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // forge recorded nothing
+            }
+        }
     }
 
     /// <summary>Runs forge with <paramref name="arguments"/> in devnet/, holding the forge locks.</summary>
-    public static async Task<ToolRunResult> RunAsync(IReadOnlyList<string> arguments, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    public static Task<ToolRunResult> RunAsync(IReadOnlyList<string> arguments, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        RunAsync(arguments, timeout, null, cancellationToken);
+
+    private static async Task<ToolRunResult> RunAsync(IReadOnlyList<string> arguments, TimeSpan? timeout, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(arguments);
         string forge = DevnetPaths.ForgePath;
@@ -166,7 +191,7 @@ public static partial class Forge
         try
         {
             using FileStream fileLock = await AcquireFileLockAsync(DevnetPaths.ForgeLockFile, limit, cancellationToken).ConfigureAwait(false);
-            return await ToolRunner.RunAsync(forge, arguments, DevnetPaths.DevnetDir, limit, cancellationToken).ConfigureAwait(false);
+            return await ToolRunner.RunAsync(forge, arguments, DevnetPaths.DevnetDir, limit, cancellationToken, environment).ConfigureAwait(false);
         }
         finally
         {

@@ -38,7 +38,8 @@ public sealed class ToolRunResult
 internal static class ToolRunner
 {
     internal static async Task<ToolRunResult> RunAsync(
-        string fileName, IReadOnlyList<string> arguments, string workingDirectory, TimeSpan timeout, CancellationToken cancellationToken)
+        string fileName, IReadOnlyList<string> arguments, string workingDirectory, TimeSpan timeout, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(fileName)
         {
@@ -56,6 +57,10 @@ internal static class ToolRunner
         }
 
         psi.Environment["NO_COLOR"] = "1";
+        if (environment is not null)
+        {
+            foreach (var (name, value) in environment) psi.Environment[name] = value;
+        }
         string command = $"{Path.GetFileName(fileName)} {string.Join(' ', arguments)}";
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();

@@ -102,6 +102,7 @@ public sealed class DevnetTxRunner
         if (automine) await _rpc.SetAutomineAsync(false, cancellationToken).ConfigureAwait(false);
         var errors = new string?[requests.Count];
         var receipts = new TransactionReceipt?[requests.Count];
+        ulong firstBlock = await eth.BlockNumberAsync(cancellationToken).ConfigureAwait(false) + 1;
         try
         {
             for (int start = 0; start < signed.Length; start += BatchSize)
@@ -122,11 +123,16 @@ public sealed class DevnetTxRunner
                         errors[i] = "rejected: " + ex.RpcMessage;
                     }
                 }
+
+                // mine each chunk right away: anvil's block building slows down sharply with thousands of pending transactions
+                UInt256 chunkGas = UInt256.Zero;
+                for (int i = start; i < end; i++) chunkGas += signed[i].GasLimit;
+                await _rpc.MineAsync(latest.GasLimit == 0 ? 1 : (ulong)(chunkGas / latest.GasLimit) + 1, null, cancellationToken).ConfigureAwait(false);
             }
 
             _timings["send"] = sw.Elapsed;
             sw.Restart();
-            await MineUntilIncludedAsync(signed, errors, receipts, latest.GasLimit, cancellationToken).ConfigureAwait(false);
+            await MineUntilIncludedAsync(signed, errors, receipts, firstBlock, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -171,24 +177,21 @@ public sealed class DevnetTxRunner
     private async Task<bool> GetAutomineAsync(CancellationToken cancellationToken) =>
         await _rpc.RequestAsync("anvil_getAutomine", null, static r => r.ReadBool(), cancellationToken).ConfigureAwait(false);
 
-    private async Task MineUntilIncludedAsync(RawTx[] signed, string?[] errors, TransactionReceipt?[] receipts, ulong blockGasLimit, CancellationToken cancellationToken)
+    private async Task MineUntilIncludedAsync(RawTx[] signed, string?[] errors, TransactionReceipt?[] receipts, ulong firstBlock, CancellationToken cancellationToken)
     {
         var pending = new Dictionary<Hash32, int>();
-        UInt256 gasSum = UInt256.Zero;
         for (int i = 0; i < signed.Length; i++)
         {
-            if (errors[i] is not null) continue;
-            pending[signed[i].Hash] = i;
-            gasSum += signed[i].GasLimit;
+            if (errors[i] is null) pending[signed[i].Hash] = i;
         }
 
         var eth = new EthClient(_rpc);
-        ulong next = await eth.BlockNumberAsync(cancellationToken).ConfigureAwait(false) + 1;
-        ulong blocks = blockGasLimit == 0 ? 1 : (ulong)(gasSum / blockGasLimit) + 1;
+        ulong next = firstBlock;
+        ulong blocks = 0;
         for (int round = 0; pending.Count > 0; round++)
         {
             if (round >= 20) throw new DevnetException($"{pending.Count} transaction(s) still not mined after {round} mining rounds.");
-            await _rpc.MineAsync(Math.Min(blocks, 10_000), null, cancellationToken).ConfigureAwait(false);
+            if (blocks > 0) await _rpc.MineAsync(Math.Min(blocks, 10_000), null, cancellationToken).ConfigureAwait(false);
             ulong head = await eth.BlockNumberAsync(cancellationToken).ConfigureAwait(false);
             // one eth_getBlockReceipts per block: per-transaction receipt lookups are quadratic in block size on anvil
             for (ulong from = next; from <= head; from += (ulong)BatchSize)

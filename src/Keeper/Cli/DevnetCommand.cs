@@ -31,11 +31,7 @@ public static class DevnetCommand
     internal static string? ValidateArguments(int accounts, int? port, double? blockTime)
     {
         if (accounts is < 0 or > 100_000) return "--accounts must be between 0 and 100000.";
-        if (port is not null)
-        {
-            if (port is < 1 or > 65535) return "--port must be between 1 and 65535.";
-            return "--port: a fixed port is not supported yet (AnvilProcess always picks a free port); omit --port.";
-        }
+        if (port is < 1 or > 65535) return "--port must be between 1 and 65535.";
 
         if (blockTime is { } bt && !(bt > 0 && bt <= 3600)) return "--block-time must be a number of seconds in (0, 3600].";
         return null;
@@ -54,6 +50,7 @@ public static class DevnetCommand
         {
             BlockTime = blockTime is { } s ? TimeSpan.FromSeconds(s) : null,
             GasLimit = 1_000_000_000,
+            Port = port,
         };
         Console.WriteLine("starting anvil...");
         await using var anvil = await AnvilProcess.StartAsync(options, ct).ConfigureAwait(false);
