@@ -227,4 +227,30 @@ public sealed class TxExecutorTests
         Assert.Equal(IntentState.Dropped, h.Journal.GetIntent(intent.Id)!.State);
         Assert.Contains(h.DrainOutcomes(), o => o.Kind == ExecutionOutcomeKind.Dropped);
     }
+
+    [Fact]
+    public async Task Released_nonce_below_a_sent_one_is_filled_with_a_self_transfer()
+    {
+        await using var h = new ExecutorHarness();
+        await h.Executor.StartAsync();
+        var abandoned = h.Nonces.Reserve(h.Sender); // nonce 0, taken by another component that then gives up
+        var intent = ExecutorHarness.Intent();
+        var sent = await h.Executor.SubmitAsync(intent, ExecutorHarness.Liquidate(), 300_000, ExecutorHarness.Value);
+        Assert.Equal(1UL, sent.Nonce);
+        abandoned.Release();
+        Assert.Equal([0UL], h.Nonces.Gaps(h.Sender));
+
+        await h.IdleBlocksAsync(1); // the executor fills the gap
+        var fill = h.Chain.SentTransactions[^1];
+        Assert.Equal(0UL, fill.Transaction.Nonce);
+        Assert.Equal(h.Sender, fill.Transaction.To);
+        Assert.True(fill.Transaction.Value.IsZero);
+        Assert.Empty(h.Nonces.Gaps(h.Sender));
+
+        await h.MineAsync();
+        Assert.Equal(2UL, h.Chain.NonceOf(h.Sender));
+        Assert.Equal(IntentState.Included, h.Journal.GetIntent(intent.Id)!.State);
+        Assert.Contains(h.DrainOutcomes(), o => o.Kind == ExecutionOutcomeKind.GapFilled && o.Nonce == 0);
+        Assert.Empty(h.Journal.GetOpenAttempts(h.Sender));
+    }
 }
