@@ -164,6 +164,9 @@ public sealed class LiquidationSimulator
     /// <summary>Keeper reward accumulated in this call (credited to the liquidator's cash at the end).</summary>
     public UInt256 KeeperRewardTotal { get; private set; }
 
+    /// <summary>Every account read or changed by the simulated call (copies; the sources are untouched).</summary>
+    public IReadOnlyDictionary<Address, AccountState> TouchedAccounts => _accounts;
+
     /// <summary>The (copied, updated) state of an account as seen by the simulated call.</summary>
     public AccountState Account(Address a)
     {
