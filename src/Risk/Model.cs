@@ -180,8 +180,9 @@ public readonly record struct Health(Int256 Equity, Int256 InitialEquity, UInt25
     }
 
     /// <summary>
-    /// floor(equity·1e9 / MM), clamped to the long range; long.MaxValue when MM == 0 (no positions).
-    /// Exact: <c>MarginRatio &lt; 1e9</c> ⇔ liquidatable (when MM &gt; 0).
+    /// floor(equity·1e9 / MM), clamped to [−long.MaxValue, long.MaxValue]. With MM == 0 (no positions) it is
+    /// long.MaxValue for equity ≥ 0 and −long.MaxValue for equity &lt; 0. Exact in all cases:
+    /// <c>MarginRatio &lt; 1e9</c> ⇔ <see cref="IsLiquidatable"/>.
     /// </summary>
     public long MarginRatio => RatioOf(Equity, MaintenanceMargin);
 
@@ -197,14 +198,17 @@ public readonly record struct Health(Int256 Equity, Int256 InitialEquity, UInt25
 
     internal static long RatioOf(Int256 equity, UInt256 mm)
     {
-        if (mm.IsZero) return long.MaxValue;
+        if (mm.IsZero) return equity.IsNegative ? -long.MaxValue : long.MaxValue;
         UInt256 mag = equity.UnsignedAbs;
+        // floor(mag/mm) >= 2^63/1e9 means the scaled ratio leaves the long range: clamp without a 512-bit overflow.
+        if (mag / mm >= new UInt256((ulong)(long.MaxValue / RatioScale))) return equity.IsNegative ? -long.MaxValue : long.MaxValue;
+        UInt256 scale = new((ulong)RatioScale);
         if (!equity.IsNegative)
         {
-            UInt256 q = UInt256.MulDiv(mag, new UInt256((ulong)RatioScale), mm);
+            UInt256 q = UInt256.MulDiv(mag, scale, mm);
             return q > new UInt256((ulong)long.MaxValue) ? long.MaxValue : (long)q.u0;
         }
-        UInt256 qu = UInt256.MulDivUp(mag, new UInt256((ulong)RatioScale), mm);
+        UInt256 qu = UInt256.MulDivUp(mag, scale, mm);
         return qu > new UInt256((ulong)long.MaxValue) ? -long.MaxValue : -(long)qu.u0;
     }
 }

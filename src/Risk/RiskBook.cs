@@ -553,7 +553,7 @@ public sealed class RiskBook
     // ------------------------------------------------------------------ what-if
 
     /// <summary>
-    /// Applies relative price shocks (per slot, integer basis points, p' = floor(p·(10000+bps)/10000), bps &gt; −10000)
+    /// Applies relative price shocks (per slot, integer basis points, p' = max(1, floor(p·(10000+bps)/10000)), bps &gt; −10000)
     /// without changing the book, recomputes the exposed accounts (funding indices re-valued at the shocked
     /// prices, as the contract would) and returns those that are liquidatable after the shock but were not
     /// before, with their shortfall MM − equity. Accounts whose health would revert are not listed.
@@ -567,6 +567,7 @@ public sealed class RiskBook
         {
             if (bps <= -10_000) throw new ArgumentOutOfRangeException(nameof(shocks), "bps must be > -10000");
             prices[slot] = UInt256.MulDiv(prices[slot], new UInt256((ulong)(10_000L + bps)), new UInt256(10_000UL));
+            if (prices[slot].IsZero && !_prices[slot].IsZero) prices[slot] = UInt256.One; // an oracle never reports 0
             touched |= UInt128.One << slot;
         }
         var ctx = new RiskContext(_cfg, _funding, prices, _timestamp);

@@ -143,7 +143,11 @@ public class FormulaPropertyTests
                     : ieq < im ? AccountStatus.Restricted : AccountStatus.Healthy;
                 Assert.Equal(expected, h.Status);
                 Assert.Equal(eq < mm, h.IsLiquidatable);
-                if (!mm.IsZero)
+                if (mm.IsZero)
+                {
+                    Assert.Equal(eq < 0 ? -long.MaxValue : long.MaxValue, h.MarginRatio);
+                }
+                else
                 {
                     BigInteger ratio = Floor(eq * Health.RatioScale, mm);
                     long clamped = ratio > long.MaxValue ? long.MaxValue : ratio < -long.MaxValue ? -long.MaxValue : (long)ratio;
