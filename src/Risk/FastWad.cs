@@ -99,3 +99,4 @@ internal static class FastWad
         return true;
     }
 }
+

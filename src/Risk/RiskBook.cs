@@ -48,6 +48,10 @@ public sealed class RiskBook
     private int[][] _memberPos;
 
     private readonly IndexedMinHeap _heap;
+    private long _exactCount;
+
+    /// <summary>How many account evaluations took the 256-bit path since the book was created.</summary>
+    public long ExactPathCount => Interlocked.Read(ref _exactCount);
 
     // tick state
     private readonly UInt256[] _prices;
@@ -401,6 +405,7 @@ public sealed class RiskBook
             AccountStatus st;
             if (_wide[id] || !TryFast(id, at, mt, out h))
             {
+                Interlocked.Increment(ref _exactCount);
                 st = Exact(id, _ctx!, out h);
             }
             else
