@@ -13,8 +13,9 @@ internal static class FastWad
 {
     private const int Shift = 4; // WAD < 2^60 and >= 2^59
     private const ulong Wad = RiskMath.WadU64;
-    private const ulong D = Wad << Shift;
-    private static readonly ulong V = (ulong)((UInt128.MaxValue / D) - ((UInt128)1 << 64));
+    internal const ulong D = Wad << Shift;
+    /// <summary>floor((2^128 − 1) / D) − 2^64, the Möller–Granlund reciprocal of D (a constant, so no class-init checks).</summary>
+    internal const ulong V = 0x2725dd1d243aba0eUL;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Div2By1(ulong u1, ulong u0, out ulong rem)
@@ -38,11 +39,19 @@ internal static class FastWad
         return qh;
     }
 
+    /// <summary>Low limb without a call (UInt128 is two little-endian ulongs).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Lo(UInt128 x) => Unsafe.As<UInt128, ulong>(ref x);
+
+    /// <summary>High limb without a call.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Hi(UInt128 x) => Unsafe.Add(ref Unsafe.As<UInt128, ulong>(ref x), 1);
+
     /// <summary>floor(a*b/WAD) and whether it was inexact; false when the quotient needs more than 128 bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryMulDiv(UInt128 a, UInt128 b, out UInt128 q, out bool inexact)
     {
-        ulong a0 = (ulong)a, a1 = (ulong)(a >> 64), b0 = (ulong)b, b1 = (ulong)(b >> 64);
+        ulong a0 = Lo(a), a1 = Hi(a), b0 = Lo(b), b1 = Hi(b);
         ulong p0, p1, p2;
         if ((a1 | b1) == 0)
         {

@@ -444,7 +444,6 @@ public sealed class RiskBook
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TryFast(int id, AssetTick[] at, MarketTick[] mt, out Health h)
     {
         h = default;
@@ -472,20 +471,20 @@ public sealed class RiskBook
             if (!m.Fast) return false;
             Int128 size = _posSize[pb + j];
             bool neg = size < 0;
-            if (size == Int128.MinValue) return false;
+            if (size == Int128MinS) return false;
             UInt128 abs = (UInt128)(neg ? -size : size);
             if (!FastWad.TryMulDiv(abs, m.Price, out UInt128 q, out bool inexact)) return false;
             UInt128 notional = inexact ? q + 1 : q;
             if (notional == UInt128.Zero && inexact) return false; // wrapped
             // value = floor(size*p/WAD): +q for longs, -ceil for shorts
-            if (notional > (UInt128)Int128.MaxValue) return false;
+            if (notional > Int128MaxU) return false;
             Int128 value = neg ? -(Int128)notional : (Int128)q;
             Int128 pnl;
             if (!Sub(value, _posOn[pb + j], out pnl)) return false;
             Int128 snap = _posSnap[pb + j];
             if (m.Index != snap)
             {
-                if (!Sub(m.Index, snap, out Int128 delta) || delta == Int128.MinValue) return false;
+                if (!Sub(m.Index, snap, out Int128 delta) || delta == Int128MinS) return false;
                 bool dneg = delta < 0;
                 UInt128 absD = (UInt128)(dneg ? -delta : delta);
                 if (!FastWad.TryMulDiv(abs, absD, out UInt128 fq, out bool finexact)) return false;
@@ -494,12 +493,12 @@ public sealed class RiskBook
                 if (neg == dneg)
                 {
                     UInt128 up = finexact ? fq + 1 : fq;
-                    if (up > (UInt128)Int128.MaxValue) return false;
+                    if (up > Int128MaxU) return false;
                     owed = (Int128)up;
                 }
                 else
                 {
-                    if (fq > (UInt128)Int128.MaxValue) return false;
+                    if (fq > Int128MaxU) return false;
                     owed = -(Int128)fq;
                 }
                 if (!Sub(pnl, owed, out pnl)) return false;
@@ -513,10 +512,13 @@ public sealed class RiskBook
         return true;
     }
 
+    private static readonly Int128 Int128MinS = new(1UL << 63, 0);
+    private static readonly UInt128 Int128MaxU = new(long.MaxValue, ulong.MaxValue);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool AddU(ref Int128 acc, UInt128 v)
     {
-        if (v > (UInt128)Int128.MaxValue) return false;
+        if (v > Int128MaxU) return false;
         return Add(ref acc, (Int128)v);
     }
 

@@ -62,6 +62,10 @@ public class FormulaPropertyTests
         });
 
     [Fact]
+    public void FastWad_reciprocal_constant_is_correct() =>
+        Assert.Equal(((BigInteger.One << 128) - 1) / FastWad.D - (BigInteger.One << 64), (BigInteger)FastWad.V);
+
+    [Fact]
     public void FastWad_matches_mulDiv_whenever_it_answers() =>
         Gens.Check(Gens.Bits(128).Zip(Gens.Bits(128)), t =>
         {
