@@ -80,9 +80,13 @@ public sealed class ForgeTestResult
             }
         }
 
-        if (!Succeeded)
+        // The failures above say what went wrong when forge's JSON was parsed; the raw output (which
+        // includes full traces, megabytes for an invariant failure) is only needed when it was not.
+        if (!Succeeded && (!ResultsParsed || !Tests.Any(t => t.Status == ForgeTestStatus.Failed)))
         {
-            sb.Append("\n--- forge output ---\n").Append(Output);
+            const int MaxOutput = 16_000;
+            string output = Output.Length > MaxOutput ? "...\n" + Output[^MaxOutput..] : Output;
+            sb.Append("\n--- forge output ---\n").Append(output);
         }
 
         return sb.ToString();

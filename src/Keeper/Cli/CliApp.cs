@@ -8,9 +8,8 @@ public static class CliApp
     public static async Task<int> RunAsync(string[] args)
     {
         var root = new RootCommand("CrossMargin: keeper and oracle bot for cross-margin derivatives protocols.");
-        var demo = new Command("demo", "Start the embedded devnet and run the showcase.");
-        demo.SetAction((_, ct) => Task.FromResult(0));
-        root.Subcommands.Add(demo);
+        root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(DevnetCommand.Create());
         return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
     }
 }
