@@ -1,0 +1,228 @@
+using System.Diagnostics;
+using CrossMargin.Ethereum;
+using CrossMargin.Ethereum.Numerics;
+using CrossMargin.Keeper.Indexing;
+using CrossMargin.Risk;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CrossMargin.Keeper.Detection;
+
+/// <summary>
+/// Keeps a <see cref="RiskBook"/> in step with the indexed chain and reports, per block, the accounts the engine would
+/// liquidate in the next block. Per block: one getPrices eth_call pinned to the block (all protocol oracles plus the
+/// gas token's), funding re-read only when the indexer saw a funding change, then only the affected accounts are
+/// recomputed: the changed ones (from the <see cref="AccountBook"/>) and those exposed to a moved price. Funding accrues
+/// to the next block's estimated timestamp; while a market has a non-zero funding rate every block moves its index, so
+/// its accounts are recomputed too (done as one sweep). A reorg reloads the whole book.
+/// Not thread-safe: one caller (the keeper loop).
+/// </summary>
+public sealed partial class LiquidationDetector
+{
+    private readonly IMarketDataReader _reader;
+    private readonly AccountBook _book;
+    private readonly DetectionOptions _options;
+    private readonly ILogger _logger;
+    private readonly Dictionary<Address, int> _ids = [];
+    private readonly List<Address> _addresses = [];
+    private readonly List<int> _scratch = [];
+    private ProtocolConfig? _config;
+    private RiskBook? _risk;
+    private Hash32[] _priceIds = [];
+    private UInt256[] _prices = [];
+    private FundingState[] _funding = [];
+    private UInt256 _nativePrice;
+    private ulong? _lastBlock;
+    private ulong _lastTimestamp;
+    private ulong _interval;
+    private ulong _contextTimestamp;
+
+    public LiquidationDetector(IMarketDataReader reader, AccountBook book, DetectionOptions? options = null, ILogger<LiquidationDetector>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(book);
+        _reader = reader;
+        _book = book;
+        _options = options ?? new DetectionOptions();
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _interval = _options.DefaultBlockTimeSeconds;
+    }
+
+    /// <summary>The protocol configuration (after the first block).</summary>
+    public ProtocolConfig? Config => _config;
+
+    /// <summary>The risk book (after the first block).</summary>
+    public RiskBook? Risk => _risk;
+
+    /// <summary>The last block processed.</summary>
+    public ulong? LastBlock => _lastBlock;
+
+    /// <summary>Estimated seconds between blocks.</summary>
+    public ulong BlockInterval => _interval;
+
+    /// <summary>The address of a book id.</summary>
+    public Address AddressOf(int id) => _addresses[id];
+
+    /// <summary>The risk model's copy of an account, or null when unknown.</summary>
+    public AccountState? StateOf(Address account) =>
+        _risk is not null && _ids.TryGetValue(account, out int id) && _risk.Contains(id) ? _risk.GetAccount(id) : null;
+
+    /// <summary>Every tracked account with its id.</summary>
+    public IEnumerable<(Address Account, int Id)> Accounts()
+    {
+        for (int i = 0; i < _addresses.Count; i++)
+        {
+            if (_risk is not null && _risk.Contains(i)) yield return (_addresses[i], i);
+        }
+    }
+
+    /// <summary>Processes one indexed block (the first call, and any reorg, loads everything).</summary>
+    public async Task<DetectionResult> ProcessAsync(BlockProcessed block, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        long started = Stopwatch.GetTimestamp();
+        if (_lastBlock is { } last && block.Number == last + 1 && block.Timestamp > _lastTimestamp)
+        {
+            _interval = Math.Clamp(block.Timestamp - _lastTimestamp, 1, _options.MaxBlockTimeSeconds);
+        }
+        ulong next = block.Timestamp + _interval;
+
+        bool full = _config is null || block.ReorgAncestor is not null;
+        if (_config is null)
+        {
+            _config = await _reader.LoadConfigAsync(block.Number, cancellationToken).ConfigureAwait(false);
+            _priceIds = [.. _config.SlotOracles, _options.NativeOracleId];
+        }
+        RiskConfig cfg = _config.Risk;
+        UInt256[] read = await _reader.ReadPricesAsync(_priceIds, block.Number, cancellationToken).ConfigureAwait(false);
+        UInt256[] prices = read.AsSpan(0, cfg.PriceSlotCount).ToArray();
+        _nativePrice = read[^1];
+        if (full || block.FundingChanged)
+        {
+            _funding = await _reader.ReadFundingAsync(cfg.MarketCount, block.Number, cancellationToken).ConfigureAwait(false);
+        }
+
+        int recomputed = 0, moved = 0;
+        for (int s = 0; s < prices.Length; s++) if (_prices.Length != prices.Length || _prices[s] != prices[s]) moved++;
+        bool accruing = false;
+        foreach (var f in _funding) accruing |= !f.RatePerSecond.IsZero;
+
+        if (full)
+        {
+            _risk = new RiskBook(cfg, Math.Max(16, _book.AccountCount));
+            foreach (var snapshot in _book.GetAllAccounts()) _risk.SetAccount(IdOf(snapshot.Account), ToModel(snapshot, cfg));
+            _risk.SetMarketState(prices, _funding, next);
+            recomputed = _book.AccountCount;
+            _contextTimestamp = next;
+        }
+        else
+        {
+            RiskBook risk = _risk!;
+            if (block.FundingChanged || (accruing && next != _contextTimestamp))
+            {
+                risk.SetMarketState(prices, _funding, next);
+                recomputed = _addresses.Count;
+                _contextTimestamp = next;
+            }
+            else
+            {
+                for (int s = 0; s < prices.Length; s++)
+                {
+                    if (_prices[s] != prices[s]) recomputed += risk.UpdatePrice(s, prices[s]);
+                }
+            }
+            if (block.ChangedAccounts.Count > 0)
+            {
+                var snapshots = _book.GetAccounts(block.ChangedAccounts);
+                var present = new HashSet<Address>();
+                foreach (var snapshot in snapshots)
+                {
+                    present.Add(snapshot.Account);
+                    risk.SetAccount(IdOf(snapshot.Account), ToModel(snapshot, cfg));
+                    recomputed++;
+                }
+                foreach (Address a in block.ChangedAccounts)
+                {
+                    if (!present.Contains(a) && _ids.TryGetValue(a, out int id)) risk.RemoveAccount(id);
+                }
+            }
+        }
+        _prices = prices;
+        _lastBlock = block.Number;
+        _lastTimestamp = block.Timestamp;
+
+        var result = new DetectionResult(block.Number, block.Timestamp, next, _risk!.Context!, _nativePrice, Collect(), recomputed, moved, full);
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            double ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            LogDetected(_logger, block.Number, result.Liquidatable.Count, recomputed, moved, full, ms);
+        }
+        return result;
+    }
+
+    private List<LiquidationCandidate> Collect()
+    {
+        RiskBook risk = _risk!;
+        _scratch.Clear();
+        risk.Liquidatable(_scratch);
+        var list = new List<LiquidationCandidate>(_scratch.Count);
+        foreach (int id in _scratch)
+        {
+            AccountStatus status = risk.StatusOf(id);
+            if (status == AccountStatus.Reverts)
+            {
+                LogUnpriceable(_logger, _addresses[id]);
+                continue;
+            }
+            Health h = risk.HealthOf(id);
+            if (!h.IsLiquidatable) continue;
+            list.Add(new LiquidationCandidate(_addresses[id], id, h, h.MaintenanceShortfall, status));
+        }
+        list.Sort(static (a, b) =>
+        {
+            int c = b.Shortfall.CompareTo(a.Shortfall);
+            return c != 0 ? c : a.Account.CompareTo(b.Account);
+        });
+        return list;
+    }
+
+    private int IdOf(Address account)
+    {
+        if (!_ids.TryGetValue(account, out int id))
+        {
+            id = _addresses.Count;
+            _ids[account] = id;
+            _addresses.Add(account);
+        }
+        return id;
+    }
+
+    /// <summary>Converts an indexed account into the risk model (entries beyond the configuration must be zero).</summary>
+    public static AccountState ToModel(AccountSnapshot snapshot, RiskConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(config);
+        var s = new AccountState(config) { Cash = snapshot.Cash };
+        for (int i = 1; i < snapshot.Collateral.Count; i++)
+        {
+            if (snapshot.Collateral[i].IsZero) continue;
+            if (i >= config.AssetCount) throw new InvalidOperationException($"account {snapshot.Account}: collateral in unknown asset {i}");
+            s.Collateral[i] = snapshot.Collateral[i];
+        }
+        for (int m = 0; m < snapshot.Positions.Count; m++)
+        {
+            PositionEntry p = snapshot.Positions[m];
+            if (!p.IsOpen) continue;
+            if (m >= config.MarketCount) throw new InvalidOperationException($"account {snapshot.Account}: position in unknown market {m}");
+            s.Positions[m] = new Position(p.Size, p.OpenNotional, p.FundingSnapshot);
+        }
+        return s;
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Debug,
+        Message = "Block {Block}: {Liquidatable} liquidatable, {Recomputed} recomputed, {MovedSlots} prices moved, full {Full}, {Milliseconds:F2} ms")]
+    private static partial void LogDetected(ILogger logger, ulong block, int liquidatable, int recomputed, int movedSlots, bool full, double milliseconds);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Account {Account}: health cannot be computed (a price is missing or the math overflows)")]
+    private static partial void LogUnpriceable(ILogger logger, Address account);
+}

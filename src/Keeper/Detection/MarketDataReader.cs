@@ -1,0 +1,102 @@
+using CrossMargin.Contracts;
+using CrossMargin.Ethereum;
+using CrossMargin.Ethereum.Contracts;
+using CrossMargin.Ethereum.Numerics;
+using CrossMargin.Ethereum.Rpc;
+using CrossMargin.Risk;
+
+namespace CrossMargin.Keeper.Detection;
+
+/// <summary>The engine's static configuration in the risk model, with the oracle id of every price slot.</summary>
+public sealed record ProtocolConfig(RiskConfig Risk, Hash32[] SlotOracles);
+
+/// <summary>Chain reads the detector needs, each pinned to a block.</summary>
+public interface IMarketDataReader
+{
+    /// <summary>Assets, markets and their price slots (read once at start).</summary>
+    Task<ProtocolConfig> LoadConfigAsync(ulong block, CancellationToken cancellationToken = default);
+
+    /// <summary>Stored funding state of every market.</summary>
+    Task<FundingState[]> ReadFundingAsync(int marketCount, ulong block, CancellationToken cancellationToken = default);
+
+    /// <summary>WAD prices of <paramref name="oracleIds"/> as the hub reports them at the block (0 = unavailable).</summary>
+    Task<UInt256[]> ReadPricesAsync(Hash32[] oracleIds, ulong block, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// <see cref="IMarketDataReader"/> over the engine and the oracle hub. Prices are one <c>getPrices</c> eth_call for all
+/// ids; when it reverts (one stale or missing oracle reverts the whole call) each id is read on its own and the
+/// failing ones are reported as 0 (unavailable), as the engine would revert on them.
+/// </summary>
+public sealed class EngineMarketReader(IEthClient eth, Address engine, Address hub) : IMarketDataReader
+{
+    private readonly CrossMarginEngine _engine = new(engine);
+    private readonly OracleHub _hub = new(hub);
+
+    public async Task<ProtocolConfig> LoadConfigAsync(ulong block, CancellationToken cancellationToken = default)
+    {
+        var tag = BlockTag.Number(block);
+        int na = checked((int)(ulong)await eth.CallAsync(_engine.AssetCount(), tag, cancellationToken: cancellationToken).ConfigureAwait(false));
+        int nm = checked((int)(ulong)await eth.CallAsync(_engine.MarketCount(), tag, cancellationToken: cancellationToken).ConfigureAwait(false));
+        var assets = new List<AssetParams>(na);
+        var slots = new Dictionary<int, Hash32>();
+        for (int i = 0; i < na; i++)
+        {
+            var a = await eth.CallAsync(_engine.GetAsset((ulong)i), tag, cancellationToken: cancellationToken).ConfigureAwait(false);
+            assets.Add(new AssetParams(a.Decimals, a.PriceSlot, a.InitialWeight, a.MaintenanceWeight, a.LiquidationDiscount, a.DepositCap));
+            if (i > 0) slots[a.PriceSlot] = a.OracleId;
+        }
+        var markets = new List<MarketParams>(nm);
+        for (int m = 0; m < nm; m++)
+        {
+            var k = await eth.CallAsync(_engine.GetMarket((ulong)m), tag, cancellationToken: cancellationToken).ConfigureAwait(false);
+            markets.Add(new MarketParams(k.PriceSlot, k.InitialMarginFraction, k.MaintenanceMarginFraction, k.TakerFee, k.LiquidationPenalty,
+                k.KeeperShare, k.MaxLiquidationFraction, k.LiquidationBuffer, (UInt128)k.MinPositionMargin));
+            slots[k.PriceSlot] = k.OracleId;
+        }
+        int slotCount = slots.Count == 0 ? 0 : slots.Keys.Max() + 1;
+        var oracles = new Hash32[slotCount];
+        foreach ((int s, Hash32 id) in slots) oracles[s] = id;
+        return new ProtocolConfig(new RiskConfig(assets, markets, slotCount), oracles);
+    }
+
+    public async Task<FundingState[]> ReadFundingAsync(int marketCount, ulong block, CancellationToken cancellationToken = default)
+    {
+        var tag = BlockTag.Number(block);
+        var funding = new FundingState[marketCount];
+        for (int m = 0; m < marketCount; m++)
+        {
+            var k = await eth.CallAsync(_engine.GetMarket((ulong)m), tag, cancellationToken: cancellationToken).ConfigureAwait(false);
+            funding[m] = new FundingState(k.FundingIndex, k.FundingRatePerSecond, k.LastFundingTime);
+        }
+        return funding;
+    }
+
+    public async Task<UInt256[]> ReadPricesAsync(Hash32[] oracleIds, ulong block, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(oracleIds);
+        var tag = BlockTag.Number(block);
+        try
+        {
+            UInt256[] prices = await eth.CallAsync(_hub.GetPrices(oracleIds), tag, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (prices.Length != oracleIds.Length) throw new InvalidOperationException($"getPrices returned {prices.Length} prices for {oracleIds.Length} ids");
+            return prices;
+        }
+        catch (RpcException e) when (e.IsExecutionReverted)
+        {
+            var prices = new UInt256[oracleIds.Length];
+            for (int i = 0; i < oracleIds.Length; i++)
+            {
+                try
+                {
+                    prices[i] = await eth.CallAsync(_hub.GetPrice(oracleIds[i]), tag, cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+                catch (RpcException inner) when (inner.IsExecutionReverted)
+                {
+                    prices[i] = UInt256.Zero;
+                }
+            }
+            return prices;
+        }
+    }
+}
