@@ -190,7 +190,9 @@ public sealed class RiskParityTests(RiskParityDevnet devnet, ITestOutputHelper o
                     AccountState chain = mirror.ToModel(await devnet.Eth.CallAsync(devnet.Engine.AccountState(a)));
                     Assert.Equal(chain.Cash, s.Cash);
                     Assert.Equal(chain.Collateral.Skip(1), s.Collateral.Skip(1));
-                    Assert.Equal(chain.Positions, s.Positions);
+                    // a closed position keeps its last snapshot in storage, which accountState does not return (and which
+                    // never matters: a reopened position owes fundingOwed(0, ...) = 0 and is re-snapshotted)
+                    Assert.Equal(chain.Positions, s.Positions.Select(p => p.IsOpen ? p : default));
                 }
                 Assert.Equal(sim.InsuranceFund, await devnet.Eth.CallAsync(devnet.Engine.InsuranceFund()));
                 Assert.Equal(sim.VaultCash, await devnet.Eth.CallAsync(devnet.Engine.VaultCash()));
