@@ -10,10 +10,30 @@ using RiskHealth = CrossMargin.Risk.Health;
 
 namespace CrossMargin.Devnet.Tests.Risk;
 
-/// <summary>The devnet for the parity tests: 2,000 seeded accounts.</summary>
-public sealed class RiskParityDevnet : ProtocolDevnet
+/// <summary>
+/// The devnet for the parity tests: 2,000 seeded accounts, seeded in chunks of 250 (one seeding call of 2,000
+/// accounts leaves transactions unmined on anvil).
+/// </summary>
+public sealed class RiskParityDevnet : ProtocolDevnet, IAsyncLifetime
 {
-    public override int SeededAccounts => 2000;
+    public const int Accounts = 2000;
+    private const int Chunk = 250;
+
+    public override int SeededAccounts => 0;
+
+    public IReadOnlyList<Address> Seeded { get; private set; } = [];
+
+    async Task IAsyncLifetime.InitializeAsync()
+    {
+        await InitializeAsync();
+        var all = new List<Address>();
+        for (int first = 0; first < Accounts; first += Chunk)
+        {
+            DevnetSeedResult r = await DevnetSeeder.SeedAsync(Deployment, new DevnetSeedOptions { Accounts = Chunk, Seed = Seed, FirstIndex = first });
+            all.AddRange(r.Addresses);
+        }
+        Seeded = all;
+    }
 }
 
 /// <summary>
@@ -61,8 +81,8 @@ public sealed class RiskParityTests(RiskParityDevnet devnet, ITestOutputHelper o
             output.WriteLine($"seed {Seed}");
             var rnd = new Random(Seed);
             ChainMirror mirror = await ChainMirror.LoadAsync(devnet);
-            Address[] accounts = [.. devnet.Deployment.Accounts];
-            Assert.True(accounts.Length >= 2000);
+            Address[] accounts = [.. devnet.Seeded];
+            Assert.True(accounts.Length >= 2000, $"{accounts.Length} accounts seeded");
             var deployer = devnet.Sender();
             var driver = await devnet.DriverAtInitialPricesAsync(deployer);
             string[] oracles = [.. DevnetDefaults.Oracles.Select(o => o.Symbol)];
@@ -170,7 +190,9 @@ public sealed class RiskParityTests(RiskParityDevnet devnet, ITestOutputHelper o
                     AccountState chain = mirror.ToModel(await devnet.Eth.CallAsync(devnet.Engine.AccountState(a)));
                     Assert.Equal(chain.Cash, s.Cash);
                     Assert.Equal(chain.Collateral.Skip(1), s.Collateral.Skip(1));
-                    Assert.Equal(chain.Positions, s.Positions);
+                    // a closed position keeps its last snapshot in storage, which accountState does not return (and which
+                    // never matters: a reopened position owes fundingOwed(0, ...) = 0 and is re-snapshotted)
+                    Assert.Equal(chain.Positions, s.Positions.Select(p => p.IsOpen ? p : default));
                 }
                 Assert.Equal(sim.InsuranceFund, await devnet.Eth.CallAsync(devnet.Engine.InsuranceFund()));
                 Assert.Equal(sim.VaultCash, await devnet.Eth.CallAsync(devnet.Engine.VaultCash()));
