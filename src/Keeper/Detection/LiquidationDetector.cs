@@ -36,6 +36,7 @@ public sealed partial class LiquidationDetector
     private ulong _lastTimestamp;
     private ulong _interval;
     private ulong _contextTimestamp;
+    private bool _reloadRequested;
 
     public LiquidationDetector(IMarketDataReader reader, AccountBook book, DetectionOptions? options = null, ILogger<LiquidationDetector>? logger = null)
     {
@@ -59,6 +60,9 @@ public sealed partial class LiquidationDetector
 
     /// <summary>Estimated seconds between blocks.</summary>
     public ulong BlockInterval => _interval;
+
+    /// <summary>Makes the next block reload every account (after an indexer resynchronisation).</summary>
+    public void RequestFullReload() => _reloadRequested = true;
 
     /// <summary>The address of a book id.</summary>
     public Address AddressOf(int id) => _addresses[id];
@@ -87,7 +91,8 @@ public sealed partial class LiquidationDetector
         }
         ulong next = block.Timestamp + _interval;
 
-        bool full = _config is null || block.ReorgAncestor is not null;
+        bool full = _config is null || block.ReorgAncestor is not null || _reloadRequested;
+        _reloadRequested = false;
         if (_config is null)
         {
             _config = await _reader.LoadConfigAsync(block.Number, cancellationToken).ConfigureAwait(false);

@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using CrossMargin.Contracts;
+using CrossMargin.Ethereum;
+using CrossMargin.Ethereum.Contracts;
+using CrossMargin.Ethereum.Numerics;
+using CrossMargin.Ethereum.Rpc;
+using CrossMargin.Keeper.Detection;
+using CrossMargin.Keeper.Execution;
+using CrossMargin.Keeper.Indexing;
+using CrossMargin.Keeper.Planning;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CrossMargin.Keeper.Hosting;
+
+/// <summary>What the keeper did with one block.</summary>
+public sealed record BlockReport(ulong Block, int Liquidatable, int Planned, int BatchesSent, int Skipped, IReadOnlyList<TimeSpan> DetectionToSend);
+
+/// <summary>Counters of the keeper loop.</summary>
+public readonly record struct KeeperStats(long Blocks, long Failures, long Batches, long Requests, long DryRunCalls, long DryRunReverts);
+
+/// <summary>
+/// The keeper loop: for every indexed block, detect (<see cref="LiquidationDetector"/>), plan
+/// (<see cref="LiquidationPlanner"/>) and send each batch through the <see cref="TxExecutor"/> (or, in dry-run mode,
+/// only simulate it with eth_call). Accounts stay excluded while their liquidation is in flight. Error policy: a failing
+/// block (bad RPC answer, unexpected data) is logged and counted, and the loop goes on with the next block; only a
+/// journal failure (nothing may be sent without it) and cancellation stop it.
+/// </summary>
+public sealed partial class KeeperPipeline
+{
+    private readonly ChainIndexer _indexer;
+    private readonly LiquidationDetector _detector;
+    private readonly LiquidationPlanner _planner;
+    private readonly IEthClient _eth;
+    private readonly CrossMarginEngine _engine;
+    private readonly FeeEstimator _fees;
+    private readonly TxExecutor? _executor;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly List<TimeSpan> _latencies = [];
+    private long _blocks, _failures, _batches, _requests, _dryRunCalls, _dryRunReverts, _resyncs;
+
+    /// <param name="executor">Sends transactions; null = dry run (plans are simulated with eth_call, nothing is sent).</param>
+    public KeeperPipeline(ChainIndexer indexer, LiquidationDetector detector, LiquidationPlanner planner, IEthClient eth, Address engine,
+        FeeEstimator fees, TxExecutor? executor, InFlightTracker? inFlight = null, ILogger<KeeperPipeline>? logger = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(indexer);
+        ArgumentNullException.ThrowIfNull(detector);
+        ArgumentNullException.ThrowIfNull(planner);
+        ArgumentNullException.ThrowIfNull(eth);
+        ArgumentNullException.ThrowIfNull(fees);
+        _indexer = indexer;
+        _detector = detector;
+        _planner = planner;
+        _eth = eth;
+        _engine = new CrossMarginEngine(engine);
+        _fees = fees;
+        _executor = executor;
+        InFlight = inFlight ?? new InFlightTracker();
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    public InFlightTracker InFlight { get; }
+
+    public bool DryRun => _executor is null;
+
+    public KeeperStats Stats => new(Interlocked.Read(ref _blocks), Interlocked.Read(ref _failures), Interlocked.Read(ref _batches),
+        Interlocked.Read(ref _requests), Interlocked.Read(ref _dryRunCalls), Interlocked.Read(ref _dryRunReverts));
+
+    /// <summary>Detection-to-send latency of every batch sent so far.</summary>
+    public IReadOnlyList<TimeSpan> Latencies { get { lock (_latencies) return [.. _latencies]; } }
+
+    /// <summary>Consumes the indexer's blocks until cancelled.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await foreach (BlockProcessed block in _indexer.Blocks.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await ProcessSafelyAsync(block, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One block with the error policy: returns null when the block failed (logged and counted).</summary>
+    public async Task<BlockReport?> ProcessSafelyAsync(BlockProcessed block, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        try
+        {
+            return await ProcessBlockAsync(block, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (TxJournalException)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            Interlocked.Increment(ref _failures);
+            LogBlockFailed(_logger, block.Number, ex.GetType().Name, ex.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Detects, plans and sends for one block (exceptions propagate).</summary>
+    public async Task<BlockReport> ProcessBlockAsync(BlockProcessed block, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        long started = Stopwatch.GetTimestamp();
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["Block"] = block.Number });
+        Interlocked.Increment(ref _blocks);
+        DrainOutcomes();
+        long resyncs = _indexer.Stats.Resyncs;
+        if (resyncs != Interlocked.Exchange(ref _resyncs, resyncs)) _detector.RequestFullReload();
+
+        DetectionResult detection = await _detector.ProcessAsync(block, cancellationToken).ConfigureAwait(false);
+        var latencies = new List<TimeSpan>();
+        int planned = 0, sent = 0, skipped = 0;
+        if (detection.Liquidatable.Count > 0)
+        {
+            FeeEstimate fee = await _fees.EstimateAsync(cancellationToken).ConfigureAwait(false);
+            UInt256 expected = checked(fee.NextBaseFee + fee.MaxPriorityFeePerGas);
+            var gas = new GasQuote(expected < fee.MaxFeePerGas ? expected : fee.MaxFeePerGas, detection.NativePrice);
+            LiquidationPlan plan = _planner.Plan(detection, _detector.StateOf, gas, InFlight, _detector.Config!.SlotOracles,
+                _indexer.Book.VaultCash, _indexer.Book.InsuranceFund);
+            planned = plan.RequestCount;
+            skipped = plan.Skipped.Count;
+            LogPlanned(_logger, block.Number, detection.Liquidatable.Count, plan.Batches.Count, plan.RequestCount, plan.Skipped.Count);
+            foreach (LiquidationBatch batch in plan.Batches)
+            {
+                if (await SendAsync(block.Number, batch, cancellationToken).ConfigureAwait(false))
+                {
+                    sent++;
+                    TimeSpan latency = Stopwatch.GetElapsedTime(started);
+                    latencies.Add(latency);
+                    lock (_latencies) _latencies.Add(latency);
+                }
+            }
+        }
+        if (_executor is not null) await _executor.OnNewBlockAsync(block.Number, cancellationToken).ConfigureAwait(false);
+        DrainOutcomes();
+        return new BlockReport(block.Number, detection.Liquidatable.Count, planned, sent, skipped, latencies);
+    }
+
+    private async Task<bool> SendAsync(ulong blockNumber, LiquidationBatch batch, CancellationToken cancellationToken)
+    {
+        CrossMarginEngine.LiquidationRequest[] requests =
+            [.. batch.Requests.Select(r => new CrossMarginEngine.LiquidationRequest(r.Account, (ulong)r.MarketId, r.MaxSize))];
+        if (_executor is null)
+        {
+            Interlocked.Increment(ref _dryRunCalls);
+            try
+            {
+                await _eth.CallAsync(_engine.SimulateBatchLiquidate(requests), BlockTag.Latest, _planner.Liquidator, cancellationToken).ConfigureAwait(false);
+                LogDryRun(_logger, blockNumber, requests.Length, batch.Reward, batch.GasCost);
+                return true;
+            }
+            catch (RpcException ex) when (ex.IsExecutionReverted)
+            {
+                Interlocked.Increment(ref _dryRunReverts);
+                LogDryRunReverted(_logger, blockNumber, requests.Length, ex.Message);
+                return false;
+            }
+        }
+
+        var targets = batch.Accounts.SelectMany(p => p.Steps.Select(s => new LiquidationTarget(s.Account, (ulong)s.MarketId, s.SizeClosed))).ToList();
+        var intent = ExecutionIntent.Liquidation(targets, batch.RewardWei, _time.GetUtcNow(), blockNumber);
+        InFlight.Add(intent.Id, batch.Accounts.Select(p => p.Account));
+        SubmitResult result;
+        try
+        {
+            result = await _executor.SubmitAsync(intent, _engine.BatchLiquidate(requests), batch.GasLimit, batch.RewardWei, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            InFlight.Release(intent.Id);
+            throw;
+        }
+        if (result.State != IntentState.Sent)
+        {
+            InFlight.Release(intent.Id);
+            LogNotSent(_logger, intent.Id, result.State, result.Reason ?? "");
+            return false;
+        }
+        Interlocked.Increment(ref _batches);
+        Interlocked.Add(ref _requests, requests.Length);
+        LogSent(_logger, intent.Id, result.TxHash, requests.Length, batch.Reward, batch.GasCost);
+        return true;
+    }
+
+    private void DrainOutcomes()
+    {
+        if (_executor is null) return;
+        while (_executor.Outcomes.TryRead(out ExecutionOutcome? outcome))
+        {
+            InFlight.Observe(outcome);
+            if (outcome.Kind == ExecutionOutcomeKind.Reverted) LogReverted(_logger, outcome.IntentId, outcome.TxHash);
+        }
+    }
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Block {Block} failed, continuing with the next block: {Type}: {Reason}")]
+    private static partial void LogBlockFailed(ILogger logger, ulong block, string type, string reason);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Block {Block}: {Liquidatable} liquidatable, {Batches} batches with {Requests} requests planned, {Skipped} skipped")]
+    private static partial void LogPlanned(ILogger logger, ulong block, int liquidatable, int batches, int requests, int skipped);
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "Dry run, block {Block}: batch of {Requests} requests simulates fine (reward {Reward}, gas {GasCost} WAD USD)")]
+    private static partial void LogDryRun(ILogger logger, ulong block, int requests, UInt256 reward, UInt256 gasCost);
+
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "Dry run, block {Block}: batch of {Requests} requests would revert: {Reason}")]
+    private static partial void LogDryRunReverted(ILogger logger, ulong block, int requests, string reason);
+
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Information, Message = "Intent {IntentId} sent as {TxHash}: {Requests} requests, reward {Reward}, gas {GasCost} WAD USD")]
+    private static partial void LogSent(ILogger logger, string intentId, Hash32? txHash, int requests, UInt256 reward, UInt256 gasCost);
+
+    [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Intent {IntentId} not sent ({State}): {Reason}")]
+    private static partial void LogNotSent(ILogger logger, string intentId, IntentState state, string reason);
+
+    [LoggerMessage(EventId = 3107, Level = LogLevel.Error, Message = "Intent {IntentId}: transaction {TxHash} reverted on chain")]
+    private static partial void LogReverted(ILogger logger, string? intentId, Hash32? txHash);
+}
