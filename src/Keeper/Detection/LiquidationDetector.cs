@@ -95,7 +95,9 @@ public sealed partial class LiquidationDetector
         _reloadRequested = false;
         if (_config is null)
         {
-            _config = await _reader.LoadConfigAsync(block.Number, cancellationToken).ConfigureAwait(false);
+            // the newest indexed state: assets and markets added after this block's notification are already known
+            ulong at = Math.Max(block.Number, _book.Head ?? 0);
+            _config = await _reader.LoadConfigAsync(at, cancellationToken).ConfigureAwait(false);
             _priceIds = [.. _config.SlotOracles, _options.NativeOracleId];
         }
         RiskConfig cfg = _config.Risk;
@@ -115,7 +117,7 @@ public sealed partial class LiquidationDetector
         if (full)
         {
             _risk = new RiskBook(cfg, Math.Max(16, _book.AccountCount));
-            foreach (var snapshot in _book.GetAllAccounts()) _risk.SetAccount(IdOf(snapshot.Account), ToModel(snapshot, cfg));
+            foreach (var snapshot in _book.GetAllAccounts()) _risk.SetAccount(IdOf(snapshot.Account), Convert(snapshot, cfg));
             _risk.SetMarketState(prices, _funding, next);
             recomputed = _book.AccountCount;
             _contextTimestamp = next;
@@ -143,7 +145,7 @@ public sealed partial class LiquidationDetector
                 foreach (var snapshot in snapshots)
                 {
                     present.Add(snapshot.Account);
-                    risk.SetAccount(IdOf(snapshot.Account), ToModel(snapshot, cfg));
+                    risk.SetAccount(IdOf(snapshot.Account), Convert(snapshot, cfg));
                     recomputed++;
                 }
                 foreach (Address a in block.ChangedAccounts)
@@ -163,6 +165,20 @@ public sealed partial class LiquidationDetector
             LogDetected(_logger, block.Number, result.Liquidatable.Count, recomputed, moved, full, ms);
         }
         return result;
+    }
+
+    /// <summary>An account refers to an asset or market the configuration does not have: reload everything next block.</summary>
+    private AccountState Convert(AccountSnapshot snapshot, RiskConfig cfg)
+    {
+        try
+        {
+            return ToModel(snapshot, cfg);
+        }
+        catch (InvalidOperationException)
+        {
+            _config = null;
+            throw;
+        }
     }
 
     private List<LiquidationCandidate> Collect()

@@ -17,7 +17,7 @@ namespace CrossMargin.Keeper.Hosting;
 public sealed record BlockReport(ulong Block, int Liquidatable, int Planned, int BatchesSent, int Skipped, IReadOnlyList<TimeSpan> DetectionToSend);
 
 /// <summary>Counters of the keeper loop.</summary>
-public readonly record struct KeeperStats(long Blocks, long Failures, long Batches, long Requests, long DryRunCalls, long DryRunReverts);
+public readonly record struct KeeperStats(long Blocks, long Failures, long Batches, long Requests, long DryRunCalls, long DryRunReverts, long Included, long Reverted);
 
 /// <summary>
 /// The keeper loop: for every indexed block, detect (<see cref="LiquidationDetector"/>), plan
@@ -38,7 +38,7 @@ public sealed partial class KeeperPipeline
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly List<TimeSpan> _latencies = [];
-    private long _blocks, _failures, _batches, _requests, _dryRunCalls, _dryRunReverts, _resyncs;
+    private long _blocks, _failures, _batches, _requests, _dryRunCalls, _dryRunReverts, _resyncs, _included, _reverted;
 
     /// <param name="executor">Sends transactions; null = dry run (plans are simulated with eth_call, nothing is sent).</param>
     public KeeperPipeline(ChainIndexer indexer, LiquidationDetector detector, LiquidationPlanner planner, IEthClient eth, Address engine,
@@ -66,7 +66,8 @@ public sealed partial class KeeperPipeline
     public bool DryRun => _executor is null;
 
     public KeeperStats Stats => new(Interlocked.Read(ref _blocks), Interlocked.Read(ref _failures), Interlocked.Read(ref _batches),
-        Interlocked.Read(ref _requests), Interlocked.Read(ref _dryRunCalls), Interlocked.Read(ref _dryRunReverts));
+        Interlocked.Read(ref _requests), Interlocked.Read(ref _dryRunCalls), Interlocked.Read(ref _dryRunReverts),
+        Interlocked.Read(ref _included), Interlocked.Read(ref _reverted));
 
     /// <summary>Detection-to-send latency of every batch sent so far.</summary>
     public IReadOnlyList<TimeSpan> Latencies { get { lock (_latencies) return [.. _latencies]; } }
@@ -74,10 +75,33 @@ public sealed partial class KeeperPipeline
     /// <summary>Consumes the indexer's blocks until cancelled.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        await foreach (BlockProcessed block in _indexer.Blocks.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        var reader = _indexer.Blocks;
+        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
+            if (!reader.TryRead(out BlockProcessed? block)) continue;
+            // behind (catching up, or a slow block): act on the newest block only, with every change since the last one
+            while (reader.TryRead(out BlockProcessed? next)) block = Coalesce(block, next);
             await ProcessSafelyAsync(block, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Merges two consecutive notifications into one for the later block.</summary>
+    public static BlockProcessed Coalesce(BlockProcessed earlier, BlockProcessed later)
+    {
+        ArgumentNullException.ThrowIfNull(earlier);
+        ArgumentNullException.ThrowIfNull(later);
+        ulong? ancestor = (earlier.ReorgAncestor, later.ReorgAncestor) switch
+        {
+            (null, var b) => b,
+            (var a, null) => a,
+            (var a, var b) => Math.Min(a!.Value, b!.Value),
+        };
+        return later with
+        {
+            ChangedAccounts = [.. earlier.ChangedAccounts.Concat(later.ChangedAccounts).Distinct()],
+            FundingChanged = earlier.FundingChanged || later.FundingChanged,
+            ReorgAncestor = ancestor,
+        };
     }
 
     /// <summary>One block with the error policy: returns null when the block failed (logged and counted).</summary>
@@ -196,7 +220,12 @@ public sealed partial class KeeperPipeline
         while (_executor.Outcomes.TryRead(out ExecutionOutcome? outcome))
         {
             InFlight.Observe(outcome);
-            if (outcome.Kind == ExecutionOutcomeKind.Reverted) LogReverted(_logger, outcome.IntentId, outcome.TxHash);
+            if (outcome.Kind == ExecutionOutcomeKind.Included) Interlocked.Increment(ref _included);
+            if (outcome.Kind == ExecutionOutcomeKind.Reverted)
+            {
+                Interlocked.Increment(ref _reverted);
+                LogReverted(_logger, outcome.IntentId, outcome.TxHash);
+            }
         }
     }
 

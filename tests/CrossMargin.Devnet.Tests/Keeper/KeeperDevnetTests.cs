@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using CrossMargin.Devnet.Tests.Protocol;
+using CrossMargin.Ethereum;
+using CrossMargin.Ethereum.Contracts;
+using CrossMargin.Ethereum.Numerics;
+using CrossMargin.Ethereum.Rpc;
+using CrossMargin.Ethereum.Signing;
+using CrossMargin.Ethereum.Transactions;
+using CrossMargin.Keeper.Detection;
+using CrossMargin.Keeper.Execution;
+using CrossMargin.Keeper.Hosting;
+using CrossMargin.Keeper.Indexing;
+using CrossMargin.Keeper.Planning;
+using CrossMargin.Risk;
+using Microsoft.Data.Sqlite;
+using Xunit.Abstractions;
+
+namespace CrossMargin.Devnet.Tests.Keeper;
+
+/// <summary>An IRpcClient that counts the calls going through it.</summary>
+internal sealed class CountingRpcClient(IRpcClient inner) : IRpcClient
+{
+    private long _count;
+
+    public long Count => Interlocked.Read(ref _count);
+
+    public ConcurrentDictionary<string, long> ByMethod { get; } = new(StringComparer.Ordinal);
+
+    public Task<T> RequestAsync<T>(RpcRequest<T> request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        Interlocked.Increment(ref _count);
+        ByMethod.AddOrUpdate(request.Method, 1, (_, n) => n + 1);
+        return inner.RequestAsync(request, cancellationToken);
+    }
+}
+
+public sealed class KeeperDevnet : ProtocolDevnet
+{
+    public override int SeededAccounts => 300;
+}
+
+public sealed class KeeperDevnetTests(KeeperDevnet devnet, ITestOutputHelper output) : IClassFixture<KeeperDevnet>
+{
+    private static readonly string[] CrashOracles = ["ETH/USD", "BTC/USD"];
+
+    [Fact]
+    public async Task Keeper_liquidates_every_account_after_a_25_percent_crash_without_reverts()
+    {
+        var d = devnet;
+        string dir = Directory.CreateTempSubdirectory("cm-keeper-devnet-").FullName;
+        using var http = new JsonRpcClient(d.Anvil.RpcUrl, timeout: TimeSpan.FromSeconds(60));
+        var counting = new CountingRpcClient(http);
+        var eth = new EthClient(counting);
+        using var signer = new LocalTxSigner(PrivateKey.FromHex(AnvilDevAccounts.AnvilDevPrivateKey2), ownsKey: true);
+
+        var indexerOptions = new IndexerOptions
+        {
+            Engine = d.Deployment.Engine, DeploymentBlock = d.Deployment.DeployBlock,
+            PollInterval = TimeSpan.FromMilliseconds(50), RetryDelay = TimeSpan.FromMilliseconds(50), ReconcileEveryBlocks = 0,
+        };
+        var indexer = new ChainIndexer(eth, indexerOptions);
+        await indexer.SyncAsync(await eth.BlockNumberAsync());
+        var detector = new LiquidationDetector(new EngineMarketReader(eth, d.Deployment.Engine, d.Deployment.OracleHub), indexer.Book,
+            new DetectionOptions { DefaultBlockTimeSeconds = 1 });
+        var planner = new LiquidationPlanner(new PlannerOptions { MinProfit = RiskMath.Wad / new UInt256(10UL) }, signer.Address);
+        var executionOptions = new ExecutionOptions { ReplaceAfterBlocks = 3 };
+        var fees = new FeeEstimator(eth, executionOptions.Fees);
+        using var journal = TxJournal.Open(Path.Combine(dir, "journal.db"));
+        var executor = new TxExecutor(eth, signer, new NonceManager(eth), fees, journal, executionOptions);
+        await executor.StartAsync();
+        var pipeline = new KeeperPipeline(indexer, detector, planner, eth, d.Deployment.Engine, fees, executor, logger: new TestOutputLogger<KeeperPipeline>(output));
+        var follower = new HeadFollower(indexer, eth, null, indexerOptions);
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        Task follow = follower.RunAsync(cts.Token);
+        Task run = pipeline.RunAsync(cts.Token);
+        try
+        {
+            var driverSender = d.Sender(0);
+            var driver = await d.DriverAtInitialPricesAsync(driverSender);
+            await WaitForBlocksAsync(pipeline, 2, cts.Token, mine: d);
+            long callsBefore = counting.Count, blocksBefore = pipeline.Stats.Blocks;
+
+            // crash ETH and BTC by 25% over 3 blocks (−25% in total: 3 equal price steps)
+            decimal[] factors = [1m - (0.25m / 3), 1m - (0.5m / 3), 0.75m];
+            foreach (decimal f in factors)
+            {
+                await driver.SetPricesAsync(CrashOracles.ToDictionary(o => o, o => DevnetDefaults.Oracles.First(x => x.Symbol == o).InitialPrice * f));
+            }
+            ulong crashBlock = await eth.BlockNumberAsync();
+
+            // at most 40 more blocks (mined empty when nothing else happens) for every account to be back above maintenance
+            int unhealthy = int.MaxValue;
+            ulong lastBlock = crashBlock;
+            for (int i = 0; i < 40; i++)
+            {
+                await Task.Delay(400, cts.Token);
+                lastBlock = await eth.BlockNumberAsync();
+                unhealthy = await CountBelowMaintenanceAsync(d, lastBlock);
+                if (unhealthy == 0 && pipeline.InFlight.Count == 0) break;
+                await d.Rpc.MineAsync();
+            }
+            await WaitForBlocksAsync(pipeline, 2, cts.Token, mine: d);
+
+            var stats = pipeline.Stats;
+            long calls = counting.Count - callsBefore;
+            long blocks = stats.Blocks - blocksBefore;
+            var lat = pipeline.Latencies.Select(t => t.TotalMilliseconds).Order().ToArray();
+            output.WriteLine($"blocks after crash: {lastBlock - crashBlock}, batches {stats.Batches}, requests {stats.Requests}, failures {stats.Failures}, included {stats.Included}, reverted {stats.Reverted}");
+            if (lat.Length > 0) output.WriteLine($"detection→send latency ms: p50 {Percentile(lat, 50):F1}, p99 {Percentile(lat, 99):F1}, n {lat.Length}");
+            output.WriteLine($"RPC calls: {calls} over {blocks} keeper blocks = {(double)calls / Math.Max(1, blocks):F1} per block");
+            foreach (var (method, n) in counting.ByMethod.OrderByDescending(kv => kv.Value)) output.WriteLine($"  {method}: {n}");
+
+            if (unhealthy > 0 && detector.Risk is { } risk)
+            {
+                var list = new List<int>();
+                risk.Liquidatable(list);
+                output.WriteLine($"detector: {list.Count} liquidatable; statuses {string.Join(", ", list.GroupBy(risk.StatusOf).Select(g => $"{g.Key}={g.Count()}"))}");
+                var last = await detector.ProcessAsync(new BlockProcessed(lastBlock, Hash32.Zero, (await eth.GetBlockByNumberAsync(BlockTag.Number(lastBlock)))!.Timestamp, [], false, null));
+                var plan = planner.Plan(last, detector.StateOf, new GasQuote(new UInt256(2_000_000_000UL), last.NativePrice), pipeline.InFlight, detector.Config!.SlotOracles);
+                output.WriteLine($"replan: {plan.RequestCount} requests; skipped {string.Join(", ", plan.Skipped.GroupBy(x => x.Reason).Select(g => $"{g.Key}={g.Count()} ({g.First().Detail})"))}");
+            }
+            Assert.Equal(0, unhealthy);
+            Assert.True(stats.Batches > 0);
+            Assert.True(stats.Included > 0);
+            Assert.Equal(0, stats.Reverted);
+        }
+        finally
+        {
+            await cts.CancelAsync();
+            try { await Task.WhenAll(follow, run); } catch (OperationCanceledException) { }
+            await executor.DisposeAsync();
+            SqliteConnection.ClearAllPools();
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+    }
+
+    private static async Task WaitForBlocksAsync(KeeperPipeline pipeline, int blocks, CancellationToken ct, ProtocolDevnet? mine = null)
+    {
+        long target = pipeline.Stats.Blocks + blocks;
+        while (pipeline.Stats.Blocks < target)
+        {
+            if (mine is not null) await mine.Rpc.MineAsync();
+            await Task.Delay(100, ct);
+            if (mine is null && pipeline.Stats.Blocks < target) await Task.Delay(100, ct);
+        }
+    }
+
+    private static async Task<int> CountBelowMaintenanceAsync(ProtocolDevnet d, ulong block)
+    {
+        int below = 0;
+        var accounts = d.Deployment.Accounts;
+        for (int from = 0; from < accounts.Count; from += 250)
+        {
+            Address[] part = [.. accounts.Skip(from).Take(250)];
+            var health = await d.Eth.CallAsync(d.Engine.HealthBatch(part), BlockTag.Number(block));
+            foreach (var h in health) if (h.Equity < RiskMath.ToInt256(h.MaintenanceMargin)) below++;
+        }
+        return below;
+    }
+
+    private static double Percentile(double[] sorted, int p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p / 100.0 * sorted.Length) - 1)];
+}
