@@ -22,7 +22,7 @@ public static class KeeperOptionsValidator
             {
                 deployment = DevnetDeployment.Load(options.Deployment);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or System.Text.Json.JsonException or InvalidOperationException or ArgumentException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or System.Text.Json.JsonException or InvalidOperationException or ArgumentException or DevnetDeploymentException)
             {
                 failures.Add($"Keeper:Deployment: cannot read devnet deployment '{options.Deployment}': {e.Message}");
             }
