@@ -403,18 +403,21 @@ public sealed class RiskBook
             if (!_present[id]) continue;
             Health h;
             AccountStatus st;
-            if (_wide[id] || !TryFast(id, at, mt, out h))
+            long ratio;
+            if (_wide[id] || !TryFast(id, at, mt, out h, out st, out ratio))
             {
                 Interlocked.Increment(ref _exactCount);
                 st = Exact(id, _ctx!, out h);
+                ratio = st == AccountStatus.Reverts ? long.MinValue : h.MarginRatio;
             }
-            else
+            else if (st == AccountStatus.Reverts)
             {
                 st = h.Status;
+                ratio = h.MarginRatio;
             }
             _health[id] = h;
             _status[id] = st;
-            _ratio[id] = st == AccountStatus.Reverts ? long.MinValue : h.MarginRatio;
+            _ratio[id] = ratio;
         }
     }
 
@@ -444,9 +447,11 @@ public sealed class RiskBook
         }
     }
 
-    private bool TryFast(int id, AssetTick[] at, MarketTick[] mt, out Health h)
+    private bool TryFast(int id, AssetTick[] at, MarketTick[] mt, out Health h, out AccountStatus status, out long ratio)
     {
         h = default;
+        status = AccountStatus.Reverts;
+        ratio = long.MinValue;
         Int128 eq = _cash[id], ieq = eq;
         UInt128 im = UInt128.Zero, mm = UInt128.Zero;
         int cb = id * _c;
@@ -456,8 +461,8 @@ public sealed class RiskBook
             ref readonly AssetTick a = ref at[_collAsset[cb + j]];
             if (!a.Fast) return false;
             if (!FastWad.TryMulDiv(_collBal[cb + j], a.Price, out UInt128 raw, out _)) return false;
-            if (!FastWad.TryMulDiv(raw, a.MaintenanceWeight, out UInt128 mv, out _)
-                || !FastWad.TryMulDiv(raw, a.InitialWeight, out UInt128 iv, out _)
+            if (!FastWad.TryMulDiv64(raw, a.MaintenanceWeight, out UInt128 mv, out _)
+                || !FastWad.TryMulDiv64(raw, a.InitialWeight, out UInt128 iv, out _)
                 || !AddU(ref eq, mv) || !AddU(ref ieq, iv))
             {
                 return false;
@@ -504,11 +509,38 @@ public sealed class RiskBook
                 if (!Sub(pnl, owed, out pnl)) return false;
             }
             if (!Add(ref eq, pnl) || !Add(ref ieq, pnl)) return false;
-            if (!FastWad.TryMulDiv(notional, m.Mmf, out UInt128 mq, out bool mi)) return false;
-            if (!FastWad.TryMulDiv(notional, m.Imf, out UInt128 iq, out bool ii)) return false;
+            if (!FastWad.TryMulDiv64(notional, m.Mmf, out UInt128 mq, out bool mi)) return false;
+            if (!FastWad.TryMulDiv64(notional, m.Imf, out UInt128 iq, out bool ii)) return false;
             if (!AddU(ref mm, mq, mi, m.MinMargin) || !AddU(ref im, iq, ii, m.MinMargin)) return false;
         }
         h = new Health((Int256)eq, (Int256)ieq, (UInt256)im, (UInt256)mm);
+        if (mm > Int128MaxU || im > Int128MaxU) return true; // status from the 256-bit values
+        Int128 mmS = (Int128)mm;
+        if (eq < 0) status = AccountStatus.Insolvent;
+        else if (eq < mmS) status = eq == 0 || (UInt128)eq * 2 < mm ? AccountStatus.Deep : AccountStatus.Liquidatable;
+        else status = ieq < (Int128)im ? AccountStatus.Restricted : AccountStatus.Healthy;
+        UInt128 mag = (UInt128)(eq < 0 ? -eq : eq); // eq > Int128.MinValue: Add/Sub reject the wrap
+        if (mm == UInt128.Zero)
+        {
+            ratio = eq < 0 ? -long.MaxValue : long.MaxValue;
+        }
+        else if (FastWad.Hi(mag) < (1UL << 34))
+        {
+            // mag < 2^98, so mag·1e9 < 2^128
+            UInt128 num = mag * (UInt128)(ulong)Health.RatioScale;
+            UInt128 qr = UInt128.DivRem(num, mm).Quotient;
+            bool exact = qr * mm == num;
+            if (eq >= 0) ratio = qr > (UInt128)(ulong)long.MaxValue ? long.MaxValue : (long)(ulong)qr;
+            else
+            {
+                UInt128 up = exact ? qr : qr + 1;
+                ratio = up > (UInt128)(ulong)long.MaxValue ? -long.MaxValue : -(long)(ulong)up;
+            }
+        }
+        else
+        {
+            ratio = h.MarginRatio;
+        }
         return true;
     }
 
@@ -590,7 +622,7 @@ public sealed class RiskBook
             {
                 if (!seen.Add(id) || _status[id] >= AccountStatus.Liquidatable) continue;
                 Health h;
-                AccountStatus st = _wide[id] || !TryFast(id, at, mt, out h) ? Exact(id, ctx, out h) : h.Status;
+                AccountStatus st = _wide[id] || !TryFast(id, at, mt, out h, out _, out _) ? Exact(id, ctx, out h) : h.Status;
                 if (st is >= AccountStatus.Liquidatable and < AccountStatus.Reverts) hits.Add(new ShockHit(id, h, h.MaintenanceShortfall));
             }
         }
