@@ -1,0 +1,600 @@
+using System.Threading.Channels;
+using CrossMargin.Ethereum;
+using CrossMargin.Ethereum.Abi;
+using CrossMargin.Ethereum.Contracts;
+using CrossMargin.Ethereum.Numerics;
+using CrossMargin.Ethereum.Rpc;
+using CrossMargin.Ethereum.Transactions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CrossMargin.Keeper.Execution;
+
+/// <summary>The result of <see cref="TxExecutor.SubmitAsync"/>.</summary>
+public sealed record SubmitResult(string IntentId, IntentState State, Hash32? TxHash, ulong? Nonce, string? Reason);
+
+/// <summary>A nonce the executor is watching.</summary>
+public sealed record TrackedTransaction(ulong Nonce, string? IntentId, AttemptKind Kind, Hash32 LatestHash, int Attempts, ulong LastSentBlock, bool CancelRequested);
+
+/// <summary>
+/// Sends keeper transactions and sees them through: simulate (eth_call against latest state) → sign → journal → send;
+/// then, on every block the caller reports (<see cref="OnNewBlockAsync"/>), look for receipts, replace with bumped fees
+/// after <see cref="ExecutionOptions.ReplaceAfterBlocks"/> blocks (never above the opportunity's affordable fee), cancel
+/// when asked, fill nonce gaps, and report outcomes on <see cref="Outcomes"/>. One bad RPC answer never kills it: errors
+/// are logged, counted and retried on the next block. Calls are serialised; one signer per executor.
+/// </summary>
+public sealed partial class TxExecutor : IAsyncDisposable
+{
+    private readonly IEthClient _eth;
+    private readonly ITxSigner _signer;
+    private readonly NonceManager _nonces;
+    private readonly FeeEstimator _fees;
+    private readonly TxJournal _journal;
+    private readonly ExecutionOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ExecutionMetrics _metrics;
+    private readonly ContractAbi? _abi;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly SortedDictionary<ulong, Tracked> _tracked = [];
+    private readonly Channel<ExecutionOutcome> _outcomes =
+        Channel.CreateBounded<ExecutionOutcome>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.DropOldest });
+    private ulong _chainId;
+    private ulong _head;
+    private bool _started;
+    private bool _disposed;
+
+    /// <param name="revertAbi">Errors of the target contracts, to decode custom revert reasons (optional).</param>
+    public TxExecutor(IEthClient eth, ITxSigner signer, NonceManager nonces, FeeEstimator fees, TxJournal journal, ExecutionOptions options,
+        TimeProvider? timeProvider = null, ILogger<TxExecutor>? logger = null, ExecutionMetrics? metrics = null, ContractAbi? revertAbi = null)
+    {
+        ArgumentNullException.ThrowIfNull(eth);
+        ArgumentNullException.ThrowIfNull(signer);
+        ArgumentNullException.ThrowIfNull(nonces);
+        ArgumentNullException.ThrowIfNull(fees);
+        ArgumentNullException.ThrowIfNull(journal);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _eth = eth;
+        _signer = signer;
+        _nonces = nonces;
+        _fees = fees;
+        _journal = journal;
+        _options = options;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _metrics = metrics ?? new ExecutionMetrics();
+        _abi = revertAbi;
+    }
+
+    public Address Sender => _signer.Address;
+
+    /// <summary>Outcomes for metrics (bounded; the oldest are dropped when nobody reads).</summary>
+    public ChannelReader<ExecutionOutcome> Outcomes => _outcomes.Reader;
+
+    /// <summary>Nonces in flight.</summary>
+    public IReadOnlyList<TrackedTransaction> InFlight
+    {
+        get
+        {
+            _gate.Wait();
+            try
+            {
+                return _tracked.Values.Select(t => new TrackedTransaction(t.Nonce, t.IntentId, t.Kind, t.Attempts[^1].Hash, t.Attempts.Count, t.LastSentBlock, t.CancelRequested)).ToArray();
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+    }
+
+    /// <summary>Reads chain id and head, reconciles the journal with the chain, and synchronises nonces.</summary>
+    public async Task<ReconcileReport> StartAsync(CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _chainId = await _eth.ChainIdAsync(cancellationToken).ConfigureAwait(false);
+            _head = await _eth.BlockNumberAsync(cancellationToken).ConfigureAwait(false);
+            var reconciler = new JournalReconciler(_eth, _journal, _nonces, _time, _logger);
+            var report = await reconciler.ReconcileAsync(Sender, cancellationToken).ConfigureAwait(false);
+            foreach (var o in report.Outcomes) Publish(o);
+            _tracked.Clear();
+            foreach (var pending in report.StillPending)
+            {
+                var intent = pending.IntentId is { } id ? _journal.GetIntent(id) : null;
+                var last = pending.Attempts[^1];
+                _tracked[pending.Nonce] = new Tracked(pending.Nonce, pending.IntentId, pending.Attempts[0].Kind,
+                    intent?.Intent.ExpectedReward ?? UInt256.Zero, last.GasLimit, pending.Attempts.ToList())
+                {
+                    LastSentBlock = pending.Attempts.Max(a => a.SentBlock ?? _head),
+                };
+            }
+            _started = true;
+            ulong next = _nonces.PeekNext(Sender);
+            LogStarted(_logger, Sender, _chainId, _head, _tracked.Count, next);
+            return report;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Records the intent, simulates <paramref name="call"/>, and sends it with a fresh nonce. A revert in simulation
+    /// skips the intent (nothing sent). Fees are capped so that gasLimit * maxFee stays within the configured share of
+    /// <paramref name="opportunityValue"/>.
+    /// </summary>
+    public async Task<SubmitResult> SubmitAsync(ExecutionIntent intent, ContractTx call, ulong gasLimit, UInt256 opportunityValue, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(intent);
+        ArgumentOutOfRangeException.ThrowIfZero(gasLimit);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            EnsureStarted();
+            using var scope = _logger.BeginScope(new Dictionary<string, object> { ["IntentId"] = intent.Id, ["Call"] = call.Signature });
+            _journal.RecordIntent(intent);
+
+            if (_options.SimulateBeforeSend)
+            {
+                try
+                {
+                    var request = call.ToCallRequest(Sender) with { Gas = gasLimit };
+                    await _eth.CallAsync(request, BlockTag.Latest, cancellationToken).ConfigureAwait(false);
+                }
+                catch (RpcException ex) when (ex.IsExecutionReverted)
+                {
+                    string reason = AbiRevert.Decode(ex.RevertData ?? [], _abi).ToString();
+                    return Skip(intent, "simulation reverted: " + reason);
+                }
+                catch (RpcClientException ex)
+                {
+                    _metrics.Error("simulate");
+                    return Fail(intent, "simulation failed: " + ex.Message);
+                }
+            }
+
+            FeeEstimate estimate;
+            try
+            {
+                estimate = await _fees.EstimateAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RpcClientException or InvalidOperationException)
+            {
+                _metrics.Error("fees");
+                return Fail(intent, "fee estimation failed: " + ex.Message);
+            }
+            UInt256 cap = FeeBump.AffordableMaxFee(opportunityValue, _options.MaxFeeShareOfValueBps, gasLimit, _options.Fees.MaxFeeCap);
+            UInt256 maxFee = estimate.MaxFeePerGas > cap ? cap : estimate.MaxFeePerGas;
+            UInt256 tip = estimate.MaxPriorityFeePerGas > maxFee ? maxFee : estimate.MaxPriorityFeePerGas;
+            if (maxFee < estimate.NextBaseFee)
+                return Skip(intent, $"unprofitable: affordable max fee {maxFee} is below the next base fee {estimate.NextBaseFee}");
+
+            var tracked = new Tracked(0, intent.Id, AttemptKind.Original, opportunityValue, gasLimit, []) { Call = call };
+            for (int round = 0; round < 2; round++)
+            {
+                var lease = _nonces.Reserve(Sender);
+                var tx = UnsignedTransaction.Eip1559(_chainId, lease.Nonce, tip, maxFee, gasLimit, call.To, call.Value, call.Data);
+                var (attempt, result) = await SignJournalSendAsync(tx, intent.Id, AttemptKind.Original, lease, cancellationToken).ConfigureAwait(false);
+                if (result == SendResult.Accepted || result == SendResult.Unknown)
+                {
+                    _tracked[lease.Nonce] = tracked with { Nonce = lease.Nonce, Attempts = [attempt], LastSentBlock = _head };
+                    _journal.UpdateIntent(intent.Id, IntentState.Sent);
+                    Publish(new ExecutionOutcome(ExecutionOutcomeKind.Sent, intent.Id, attempt.Hash, lease.Nonce, _time.GetUtcNow()));
+                    return new SubmitResult(intent.Id, IntentState.Sent, attempt.Hash, lease.Nonce, null);
+                }
+                if (result != SendResult.NonceTooLow) return Fail(intent, "send refused: " + attempt.Error);
+                await ResyncAsync(cancellationToken).ConfigureAwait(false);
+            }
+            return Fail(intent, "send refused: nonce too low after resynchronisation");
+        }
+        catch (TxJournalException)
+        {
+            throw; // nothing may be sent without a journal: the caller must stop
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Asks to cancel the intent's transaction (opportunity gone). Returns false when nothing is in flight for it.</summary>
+    public async Task<bool> CancelAsync(string intentId, string reason, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(intentId);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            EnsureStarted();
+            var tracked = _tracked.Values.FirstOrDefault(t => t.IntentId == intentId);
+            if (tracked is null) return false;
+            tracked.CancelRequested = true;
+            LogCancelRequested(_logger, intentId, tracked.Nonce, reason);
+            try
+            {
+                await SendCancelAsync(tracked, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RpcClientException or InvalidOperationException)
+            {
+                _metrics.Error("cancel");
+                LogStepFailed(_logger, "cancel", tracked.Nonce, ex.Message);
+            }
+            return true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Per-block work: receipts, replacements, cancellations, re-broadcasts, gap fills. Never throws for RPC errors.</summary>
+    public async Task OnNewBlockAsync(ulong blockNumber, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            EnsureStarted();
+            if (blockNumber > _head) _head = blockNumber;
+            ulong latestCount;
+            try
+            {
+                latestCount = await _eth.GetTransactionCountAsync(Sender, BlockTag.Latest, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcClientException ex)
+            {
+                _metrics.Error("nonce");
+                LogStepFailed(_logger, "nonce", 0, ex.Message);
+                return;
+            }
+            _nonces.MarkMined(Sender, latestCount);
+            foreach (var tracked in _tracked.Values.ToList())
+            {
+                try
+                {
+                    await ProcessAsync(tracked, latestCount, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is RpcClientException or InvalidOperationException)
+                {
+                    _metrics.Error("track");
+                    LogStepFailed(_logger, "track", tracked.Nonce, ex.Message);
+                }
+            }
+            foreach (ulong gap in _nonces.Gaps(Sender))
+            {
+                try
+                {
+                    await FillGapAsync(gap, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is RpcClientException or InvalidOperationException)
+                {
+                    _metrics.Error("gap");
+                    LogStepFailed(_logger, "gap", gap, ex.Message);
+                }
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task ProcessAsync(Tracked tracked, ulong latestCount, CancellationToken ct)
+    {
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["IntentId"] = tracked.IntentId ?? "-", ["Nonce"] = tracked.Nonce });
+        for (int i = tracked.Attempts.Count - 1; i >= 0; i--)
+        {
+            var receipt = await _eth.GetTransactionReceiptAsync(tracked.Attempts[i].Hash, ct).ConfigureAwait(false);
+            if (receipt is null) continue;
+            var outcome = Settlement.Mined(_journal, tracked.Attempts, receipt, _time.GetUtcNow());
+            _tracked.Remove(tracked.Nonce);
+            LogMined(_logger, tracked.Nonce, receipt.TransactionHash, outcome.Kind, receipt.BlockNumber, receipt.GasUsed);
+            Publish(outcome);
+            return;
+        }
+        if (tracked.Nonce < latestCount)
+        {
+            // Receipts may lag the nonce on load-balanced endpoints; only conclude after a block of grace.
+            if (!tracked.NonceUsedSeen)
+            {
+                tracked.NonceUsedSeen = true;
+                return;
+            }
+            var outcome = Settlement.Dropped(_journal, tracked.Attempts, _time.GetUtcNow());
+            _tracked.Remove(tracked.Nonce);
+            LogDropped(_logger, tracked.Nonce);
+            Publish(outcome);
+            return;
+        }
+        var last = tracked.Attempts[^1];
+        if (last.State == AttemptState.Signed)
+        {
+            // Sending was interrupted (transport error): re-broadcast the same bytes.
+            var (result, _) = await BroadcastAsync(last, ct).ConfigureAwait(false);
+            if (result == SendResult.Accepted)
+            {
+                tracked.Attempts[^1] = last with { State = AttemptState.Sent };
+                tracked.LastSentBlock = _head;
+            }
+            return;
+        }
+        if (tracked.CancelRequested && last.Kind != AttemptKind.Cancel)
+        {
+            await SendCancelAsync(tracked, ct).ConfigureAwait(false);
+            return;
+        }
+        if (_head >= tracked.LastSentBlock + (ulong)_options.ReplaceAfterBlocks)
+        {
+            await ReplaceAsync(tracked, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReplaceAsync(Tracked tracked, CancellationToken ct)
+    {
+        var last = tracked.Attempts[^1];
+        var estimate = await _fees.EstimateAsync(ct).ConfigureAwait(false);
+        bool cancel = last.Kind == AttemptKind.Cancel;
+        ulong gas = last.GasLimit;
+        UInt256 cap = cancel || last.Kind == AttemptKind.GapFill
+            ? _options.Fees.MaxFeeCap
+            : FeeBump.AffordableMaxFee(tracked.OpportunityValue, _options.MaxFeeShareOfValueBps, gas, _options.Fees.MaxFeeCap);
+        var fees = FeeBump.Next(last.MaxPriorityFeePerGas, last.MaxFeePerGas, estimate, _options.FeeBumpBps, cap);
+        if (fees is null)
+        {
+            LogCapReached(_logger, tracked.Nonce, last.MaxFeePerGas, cap);
+            tracked.LastSentBlock = _head; // wait another window before re-checking
+            return;
+        }
+        var tx = last.Kind is AttemptKind.Cancel or AttemptKind.GapFill
+            ? SelfTransfer(tracked.Nonce, fees.Value.Tip, fees.Value.MaxFee)
+            : UnsignedTransaction.Eip1559(_chainId, tracked.Nonce, fees.Value.Tip, fees.Value.MaxFee, gas, tracked.Call?.To ?? TxTo(last), last.Value, TxData(last));
+        var kind = last.Kind is AttemptKind.Cancel or AttemptKind.GapFill ? last.Kind : AttemptKind.Replacement;
+        await SendReplacementAsync(tracked, tx, kind, ct).ConfigureAwait(false);
+    }
+
+    private async Task SendCancelAsync(Tracked tracked, CancellationToken ct)
+    {
+        var last = tracked.Attempts[^1];
+        if (last.Kind == AttemptKind.Cancel) return;
+        var estimate = await _fees.EstimateAsync(ct).ConfigureAwait(false);
+        var fees = FeeBump.Next(last.MaxPriorityFeePerGas, last.MaxFeePerGas, estimate, _options.FeeBumpBps, _options.Fees.MaxFeeCap)
+            ?? throw new InvalidOperationException($"cannot cancel nonce {tracked.Nonce}: the bumped fee would exceed the fee cap");
+        await SendReplacementAsync(tracked, SelfTransfer(tracked.Nonce, fees.Tip, fees.MaxFee), AttemptKind.Cancel, ct).ConfigureAwait(false);
+    }
+
+    private async Task SendReplacementAsync(Tracked tracked, UnsignedTransaction tx, AttemptKind kind, CancellationToken ct)
+    {
+        var (attempt, result) = await SignJournalSendAsync(tx, tracked.IntentId, kind, lease: null, ct).ConfigureAwait(false);
+        switch (result)
+        {
+            case SendResult.Accepted:
+            case SendResult.Unknown:
+                var previous = tracked.Attempts[^1];
+                tracked.Attempts.Add(attempt);
+                tracked.LastSentBlock = _head;
+                LogReplaced(_logger, tracked.Nonce, previous.Hash, attempt.Hash, kind, tx.MaxPriorityFeePerGas, tx.MaxFeePerGas);
+                Publish(new ExecutionOutcome(ExecutionOutcomeKind.Replaced, tracked.IntentId, attempt.Hash, tracked.Nonce, _time.GetUtcNow(),
+                    Reason: kind == AttemptKind.Cancel ? "cancel" : "fee bump"));
+                break;
+            case SendResult.NonceTooLow:
+                // One of our attempts (or someone else's) was mined meanwhile: the next block settles it.
+                tracked.LastSentBlock = _head;
+                break;
+            default:
+                tracked.LastSentBlock = _head;
+                LogStepFailed(_logger, "replace", tracked.Nonce, attempt.Error ?? result.ToString());
+                break;
+        }
+    }
+
+    private async Task FillGapAsync(ulong nonce, CancellationToken ct)
+    {
+        if (_tracked.ContainsKey(nonce)) return;
+        var lease = _nonces.Reserve(Sender);
+        if (lease.Nonce != nonce)
+        {
+            lease.Release();
+            return;
+        }
+        var estimate = await _fees.EstimateAsync(ct).ConfigureAwait(false);
+        var (attempt, result) = await SignJournalSendAsync(SelfTransfer(nonce, estimate.MaxPriorityFeePerGas, estimate.MaxFeePerGas), null, AttemptKind.GapFill, lease, ct)
+            .ConfigureAwait(false);
+        if (result is SendResult.Accepted or SendResult.Unknown)
+        {
+            _tracked[nonce] = new Tracked(nonce, null, AttemptKind.GapFill, UInt256.Zero, attempt.GasLimit, [attempt]) { LastSentBlock = _head };
+            LogGapFilled(_logger, nonce, attempt.Hash);
+        }
+    }
+
+    private enum SendResult
+    {
+        Accepted,
+        /// <summary>The transport failed: the node may or may not have it. It stays Signed and is re-broadcast.</summary>
+        Unknown,
+        NonceTooLow,
+        Refused,
+    }
+
+    /// <summary>Signs, journals (before sending), sends. The lease (fresh nonces only) is committed or released.</summary>
+    private async Task<(TxAttempt Attempt, SendResult Result)> SignJournalSendAsync(UnsignedTransaction tx, string? intentId, AttemptKind kind,
+        NonceLease? lease, CancellationToken ct)
+    {
+        SignedTransaction signed;
+        try
+        {
+            signed = await _signer.SignAsync(tx, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            lease?.Release();
+            throw;
+        }
+        var now = _time.GetUtcNow();
+        var attempt = new TxAttempt
+        {
+            Hash = signed.Hash,
+            IntentId = intentId,
+            Sender = Sender,
+            Nonce = tx.Nonce,
+            Kind = kind,
+            Raw = signed.ToArray(),
+            MaxFeePerGas = tx.MaxFeePerGas,
+            MaxPriorityFeePerGas = tx.MaxPriorityFeePerGas,
+            GasLimit = tx.GasLimit,
+            Value = tx.Value,
+            State = AttemptState.Signed,
+            CreatedAt = now,
+            UpdatedAt = now,
+            SentBlock = _head,
+        };
+        try
+        {
+            _journal.RecordAttempt(attempt);
+        }
+        catch
+        {
+            lease?.Release();
+            throw;
+        }
+        // From here the nonce is spoken for: the journal holds bytes that may reach the chain.
+        lease?.Commit();
+        var (result, error) = await BroadcastAsync(attempt, ct).ConfigureAwait(false);
+        if (result is SendResult.NonceTooLow or SendResult.Refused)
+        {
+            // Not accepted: the attempt is dead. A fresh nonce goes back to the pool (reused or gap-filled).
+            attempt = attempt with { State = AttemptState.Dropped, Error = error };
+            if (lease is not null) _nonces.Release(Sender, lease.Nonce);
+        }
+        else if (result == SendResult.Accepted)
+        {
+            attempt = attempt with { State = AttemptState.Sent, SentAt = now };
+        }
+        else
+        {
+            attempt = attempt with { Error = error };
+        }
+        return (attempt, result);
+    }
+
+    private async Task<(SendResult Result, string? Error)> BroadcastAsync(TxAttempt attempt, CancellationToken ct)
+    {
+        try
+        {
+            await _eth.SendRawTransactionAsync(attempt.Raw, ct).ConfigureAwait(false);
+        }
+        catch (RpcException ex)
+        {
+            var kind = SendErrors.Classify(ex);
+            if (kind == SendErrorKind.AlreadyKnown)
+            {
+                // the node has these exact bytes: sent
+            }
+            else
+            {
+                string error = $"{kind}: {ex.RpcMessage}";
+                _journal.UpdateAttempt(attempt.Hash, AttemptState.Dropped, error: error);
+                LogSendRefused(_logger, attempt.Nonce, attempt.Hash, kind, ex.RpcMessage);
+                return (kind == SendErrorKind.NonceTooLow ? SendResult.NonceTooLow : SendResult.Refused, error);
+            }
+        }
+        catch (RpcClientException ex)
+        {
+            _metrics.Error("send");
+            LogSendUnknown(_logger, attempt.Nonce, attempt.Hash, ex.Message);
+            return (SendResult.Unknown, ex.Message);
+        }
+        _journal.MarkSent(attempt.Hash, _head);
+        return (SendResult.Accepted, null);
+    }
+
+    private async Task ResyncAsync(CancellationToken ct) =>
+        await _nonces.SyncAsync(Sender, _tracked.Keys, ct).ConfigureAwait(false);
+
+    private UnsignedTransaction SelfTransfer(ulong nonce, UInt256 tip, UInt256 maxFee) =>
+        UnsignedTransaction.Eip1559(_chainId, nonce, tip, maxFee, _options.SelfTransferGas, Sender, UInt256.Zero);
+
+    private static Address? TxTo(TxAttempt attempt) => TransactionDecoder.Decode(attempt.Raw).Transaction.To;
+
+    private static ReadOnlyMemory<byte> TxData(TxAttempt attempt) => TransactionDecoder.Decode(attempt.Raw).Transaction.Data;
+
+    private SubmitResult Skip(ExecutionIntent intent, string reason)
+    {
+        _journal.UpdateIntent(intent.Id, IntentState.Skipped, reason);
+        LogSkipped(_logger, intent.Id, reason);
+        Publish(new ExecutionOutcome(ExecutionOutcomeKind.Skipped, intent.Id, null, null, _time.GetUtcNow(), Reason: reason));
+        return new SubmitResult(intent.Id, IntentState.Skipped, null, null, reason);
+    }
+
+    private SubmitResult Fail(ExecutionIntent intent, string reason)
+    {
+        _journal.UpdateIntent(intent.Id, IntentState.Failed, reason);
+        LogSkipped(_logger, intent.Id, reason);
+        Publish(new ExecutionOutcome(ExecutionOutcomeKind.Failed, intent.Id, null, null, _time.GetUtcNow(), Reason: reason));
+        return new SubmitResult(intent.Id, IntentState.Failed, null, null, reason);
+    }
+
+    private void Publish(ExecutionOutcome outcome)
+    {
+        _metrics.Outcome(outcome);
+        _outcomes.Writer.TryWrite(outcome);
+    }
+
+    private void EnsureStarted()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_started) throw new InvalidOperationException("Call StartAsync first.");
+    }
+
+    /// <summary>Stops accepting work. In-flight transactions stay in the journal for the next start.</summary>
+    public ValueTask DisposeAsync()
+    {
+        if (_disposed) return ValueTask.CompletedTask;
+        _disposed = true;
+        _outcomes.Writer.TryComplete();
+        return ValueTask.CompletedTask;
+    }
+
+    private sealed record Tracked(ulong Nonce, string? IntentId, AttemptKind Kind, UInt256 OpportunityValue, ulong GasLimit, List<TxAttempt> Attempts)
+    {
+        public ContractTx? Call { get; init; }
+        public ulong LastSentBlock { get; set; }
+        public bool CancelRequested { get; set; }
+        public bool NonceUsedSeen { get; set; }
+    }
+
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Executor for {Sender} started on chain {ChainId} at block {Head}: {Tracked} nonce(s) in flight, next nonce {Next}")]
+    private static partial void LogStarted(ILogger logger, Address sender, ulong chainId, ulong head, int tracked, ulong next);
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Intent {IntentId} not sent: {Reason}")]
+    private static partial void LogSkipped(ILogger logger, string intentId, string reason);
+
+    [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "Nonce {Nonce}: {Hash} mined ({Outcome}) in block {Block}, gas used {GasUsed}")]
+    private static partial void LogMined(ILogger logger, ulong nonce, Hash32 hash, ExecutionOutcomeKind outcome, ulong block, ulong gasUsed);
+
+    [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Nonce {Nonce} was used by a transaction we did not send")]
+    private static partial void LogDropped(ILogger logger, ulong nonce);
+
+    [LoggerMessage(EventId = 1304, Level = LogLevel.Information, Message = "Nonce {Nonce}: {Previous} replaced by {Hash} ({Kind}), tip {Tip}, max fee {MaxFee}")]
+    private static partial void LogReplaced(ILogger logger, ulong nonce, Hash32 previous, Hash32 hash, AttemptKind kind, UInt256 tip, UInt256 maxFee);
+
+    [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Nonce {Nonce}: not bumped, max fee {MaxFee} already at the cap {Cap}")]
+    private static partial void LogCapReached(ILogger logger, ulong nonce, UInt256 maxFee, UInt256 cap);
+
+    [LoggerMessage(EventId = 1306, Level = LogLevel.Warning, Message = "Executor step {Step} failed (nonce {Nonce}), retried next block: {Error}")]
+    private static partial void LogStepFailed(ILogger logger, string step, ulong nonce, string error);
+
+    [LoggerMessage(EventId = 1307, Level = LogLevel.Warning, Message = "Nonce {Nonce}: {Hash} refused ({Kind}): {Error}")]
+    private static partial void LogSendRefused(ILogger logger, ulong nonce, Hash32 hash, SendErrorKind kind, string error);
+
+    [LoggerMessage(EventId = 1308, Level = LogLevel.Warning, Message = "Nonce {Nonce}: sending {Hash} failed in transport, will re-broadcast: {Error}")]
+    private static partial void LogSendUnknown(ILogger logger, ulong nonce, Hash32 hash, string error);
+
+    [LoggerMessage(EventId = 1309, Level = LogLevel.Information, Message = "Intent {IntentId}: cancelling nonce {Nonce}: {Reason}")]
+    private static partial void LogCancelRequested(ILogger logger, string intentId, ulong nonce, string reason);
+
+    [LoggerMessage(EventId = 1310, Level = LogLevel.Warning, Message = "Nonce gap {Nonce} filled with self-transfer {Hash}")]
+    private static partial void LogGapFilled(ILogger logger, ulong nonce, Hash32 hash);
+}
