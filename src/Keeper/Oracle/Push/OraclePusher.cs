@@ -289,6 +289,19 @@ public sealed partial class OraclePusher : IAsyncDisposable
         {
             return Rejected(kind, assets, ex.RevertData, "mined");
         }
+        catch (OraclePushSkippedException ex)
+        {
+            // the executor's own simulation reverted (a race between our simulation and its): classify by name
+            PushRejection r = RaceClassifier.ClassifyReason(ex.Reason);
+            if (RaceClassifier.IsBenign(r))
+            {
+                _metrics.Benign(kind, r);
+                return new PushAttempt(kind, PushStatus.BenignRace, assets, null, r, ex.Reason, TimeSpan.Zero);
+            }
+            _metrics.Error(kind, "executor");
+            LogPushFailed(_logger, kind, ex.Reason);
+            return new PushAttempt(kind, PushStatus.Failed, assets, null, r, ex.Reason, TimeSpan.Zero);
+        }
         catch (Exception ex) when (IsChainFailure(ex))
         {
             _metrics.Error(kind, "send");

@@ -37,6 +37,16 @@ public static class RaceClassifier
         return PushRejection.Error;
     }
 
+    /// <summary>Classifies a decoded revert description (e.g. an executor's skip reason) by the error's name.</summary>
+    public static PushRejection ClassifyReason(string? reason)
+    {
+        if (string.IsNullOrEmpty(reason)) return PushRejection.Error;
+        if (reason.Contains("OutOfOrderRound", StringComparison.Ordinal)) return PushRejection.OutOfOrderRound;
+        if (reason.Contains("NoFreshUpdate", StringComparison.Ordinal)) return PushRejection.NoFreshUpdate;
+        if (reason.Contains("StalePrice", StringComparison.Ordinal)) return PushRejection.StalePrice;
+        return PushRejection.Error;
+    }
+
     /// <summary>A readable description of revert data for logs.</summary>
     public static string Describe(byte[]? revertData)
     {
