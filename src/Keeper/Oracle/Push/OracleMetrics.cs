@@ -42,6 +42,9 @@ public sealed class OracleMetrics : IDisposable
         _meter.CreateObservableGauge("crossmargin.oracle.state", ObserveStates, "{state}", "Per-asset oracle state: 0 Healthy, 1 Degraded, 2 Halted.");
     }
 
+    /// <summary>The meter (for listeners that must tell instances apart).</summary>
+    public Meter Meter => _meter;
+
     private IEnumerable<Measurement<int>> ObserveStates() =>
         _states.Select(kv => new Measurement<int>(kv.Value, new KeyValuePair<string, object?>("asset", kv.Key)));
 

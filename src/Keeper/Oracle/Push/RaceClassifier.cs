@@ -27,9 +27,9 @@ public static class RaceClassifier
     /// <summary>Classifies revert data (hub, feed and Pyth errors); null or undecodable data is an error.</summary>
     public static PushRejection Classify(ReadOnlySpan<byte> revertData)
     {
-        if (KeeperPriceFeed.TryDecodeError(revertData, out ContractError? feedError) && feedError is KeeperPriceFeed.OutOfOrderRoundError)
+        if (TryDecode(KeeperPriceFeed.TryDecodeError, revertData, out ContractError? feedError) && feedError is KeeperPriceFeed.OutOfOrderRoundError)
             return PushRejection.OutOfOrderRound;
-        if (MockPyth.TryDecodeError(revertData, out ContractError? pythError))
+        if (TryDecode(MockPyth.TryDecodeError, revertData, out ContractError? pythError))
         {
             if (pythError is MockPyth.NoFreshUpdateError) return PushRejection.NoFreshUpdate;
             if (pythError is MockPyth.StalePriceError) return PushRejection.StalePrice;
@@ -51,9 +51,9 @@ public static class RaceClassifier
     public static string Describe(byte[]? revertData)
     {
         if (revertData is null) return "reverted (no revert data)";
-        if (KeeperPriceFeed.TryDecodeError(revertData, out ContractError? e)) return e.ToString();
-        if (OracleHub.TryDecodeError(revertData, out e)) return e.ToString();
-        if (MockPyth.TryDecodeError(revertData, out e)) return e.ToString();
+        if (TryDecode(KeeperPriceFeed.TryDecodeError, revertData, out ContractError? e)) return e!.ToString();
+        if (TryDecode(OracleHub.TryDecodeError, revertData, out e)) return e!.ToString();
+        if (TryDecode(MockPyth.TryDecodeError, revertData, out e)) return e!.ToString();
         try
         {
             return AbiRevert.Decode(revertData).ToString();
@@ -61,6 +61,20 @@ public static class RaceClassifier
         catch (AbiDecodingException)
         {
             return "reverted: " + Hex.Encode(revertData);
+        }
+    }
+
+    /// <summary>A binding's decoder, with malformed data (known selector, bad arguments) as "not decoded".</summary>
+    private static bool TryDecode(ErrorDecoder decoder, ReadOnlySpan<byte> data, out ContractError? error)
+    {
+        try
+        {
+            return decoder(data, out error) && error is not null;
+        }
+        catch (AbiDecodingException)
+        {
+            error = null;
+            return false;
         }
     }
 }
