@@ -25,6 +25,7 @@ public static class DevnetCommand
             parseResult.GetValue(accounts), parseResult.GetValue(port), parseResult.GetValue(blockTime),
             parseResult.GetValue(seed), parseResult.GetValue(outPath), ct));
         devnet.Subcommands.Add(up);
+        devnet.Subcommands.Add(MarketCommand.Create());
         return devnet;
     }
 
