@@ -14,6 +14,8 @@ public static class CliApp
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(DevnetCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(ScanCommand.Create());
+        root.Subcommands.Add(SimulateCommand.Create());
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
