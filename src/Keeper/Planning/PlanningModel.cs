@@ -19,8 +19,8 @@ public sealed class PlannerOptions
     /// <summary>Gas of a single liquidate call (measured ~173k); informational for single-request costs. Default 173,000.</summary>
     public ulong SingleLiquidateGas { get; set; } = 173_000;
 
-    /// <summary>Headroom added to the estimate for the transaction's gas limit, in basis points. Default 5,000 (+50%).</summary>
-    public int GasLimitMarginBps { get; set; } = 5_000;
+    /// <summary>Headroom added to the estimate for the gas limit, in basis points (full closes with bad-debt settlement cost more than the average). Default 10,000 (+100%).</summary>
+    public int GasLimitMarginBps { get; set; } = 10_000;
 
     /// <summary>Largest gas limit of one batch; keep it well below the block gas limit. Default 6,000,000.</summary>
     public ulong BatchGasBudget { get; set; } = 6_000_000;

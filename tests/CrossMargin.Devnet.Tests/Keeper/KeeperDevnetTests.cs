@@ -42,7 +42,7 @@ public sealed class KeeperDevnet : ProtocolDevnet
 
 public sealed class KeeperDevnetTests(KeeperDevnet devnet, ITestOutputHelper output) : IClassFixture<KeeperDevnet>
 {
-    private static readonly string[] CrashOracles = ["ETH/USD", "BTC/USD"];
+    internal static readonly string[] CrashOracles = ["ETH/USD", "BTC/USD"];
 
     [Fact]
     public async Task Keeper_liquidates_every_account_after_a_25_percent_crash_without_reverts()
@@ -82,6 +82,20 @@ public sealed class KeeperDevnetTests(KeeperDevnet devnet, ITestOutputHelper out
             await WaitForBlocksAsync(pipeline, 2, cts.Token, mine: d);
             long callsBefore = counting.Count, blocksBefore = pipeline.Stats.Blocks;
 
+            // real blocks from here on: one every 300 ms with whatever is pending (the price driver's push-feed and Pyth
+            // updates land in the same block, as an oracle update would; under automine each would be its own block and
+            // a liquidation could land between them, where the two sources diverge and every oracle read reverts)
+            await d.Rpc.SetAutomineAsync(false);
+            using var producerCts = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+            Task producer = Task.Run(async () =>
+            {
+                while (!producerCts.Token.IsCancellationRequested)
+                {
+                    await d.Rpc.MineAsync();
+                    await Task.Delay(300, producerCts.Token);
+                }
+            });
+
             // crash ETH and BTC by 25% over 3 blocks (−25% in total: 3 equal price steps)
             decimal[] factors = [1m - (0.25m / 3), 1m - (0.5m / 3), 0.75m];
             foreach (decimal f in factors)
@@ -95,13 +109,15 @@ public sealed class KeeperDevnetTests(KeeperDevnet devnet, ITestOutputHelper out
             ulong lastBlock = crashBlock;
             for (int i = 0; i < 40; i++)
             {
-                await Task.Delay(400, cts.Token);
+                await Task.Delay(300, cts.Token);
                 lastBlock = await eth.BlockNumberAsync();
                 (unhealthy, collateralOnly) = await CountBelowMaintenanceAsync(d, lastBlock);
                 if (unhealthy == 0 && pipeline.InFlight.Count == 0) break;
-                await d.Rpc.MineAsync();
             }
-            await WaitForBlocksAsync(pipeline, 2, cts.Token, mine: d);
+            await WaitForBlocksAsync(pipeline, 2, cts.Token);
+            await producerCts.CancelAsync();
+            try { await producer; } catch (OperationCanceledException) { }
+            await d.Rpc.SetAutomineAsync(true);
 
             var stats = pipeline.Stats;
             long calls = counting.Count - callsBefore;
@@ -172,4 +188,75 @@ public sealed class KeeperDevnetTests(KeeperDevnet devnet, ITestOutputHelper out
     }
 
     private static double Percentile(double[] sorted, int p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p / 100.0 * sorted.Length) - 1)];
+}
+
+public sealed class KeeperSnapshotDevnetTests(KeeperDevnet devnet, ITestOutputHelper output) : IClassFixture<KeeperDevnet>
+{
+    [Fact]
+    public async Task Snapshot_matches_health_batch_and_shock_predicts_the_crash()
+    {
+        var d = devnet;
+        var target = new ChainTarget(d.Anvil.RpcUrl, d.Deployment.Engine, d.Deployment.OracleHub, d.Deployment.DeployBlock);
+        var sender = d.Sender(0);
+        var driver = await d.DriverAtInitialPricesAsync(sender);
+        ulong block = await d.Eth.BlockNumberAsync();
+        var snapshot = await ChainSnapshot.LoadAsync(d.Eth, target, block);
+        var accounts = d.Deployment.Accounts;
+        var health = new List<CrossMargin.Contracts.CrossMarginEngine.HealthData>();
+        for (int from = 0; from < accounts.Count; from += 250)
+            health.AddRange(await d.Eth.CallAsync(d.Engine.HealthBatch([.. accounts.Skip(from).Take(250)]), BlockTag.Number(block)));
+        var byAddress = snapshot.Detector.Accounts().ToDictionary(a => a.Account, a => a.Id);
+        for (int i = 0; i < accounts.Count; i++)
+        {
+            Health mine = snapshot.Risk.HealthOf(byAddress[accounts[i]]);
+            Assert.Equal(health[i].Equity, mine.Equity);
+            Assert.Equal(health[i].MaintenanceMargin, mine.MaintenanceMargin);
+        }
+
+        // what-if ETH −20%, then the real move: the predicted accounts are exactly those that became liquidatable
+        int slot = snapshot.SlotOf("ETH") ?? throw new InvalidOperationException("no ETH oracle");
+        var predicted = snapshot.Risk.Shock([(slot, -2_000)]).Select(h => snapshot.Detector.AddressOf(h.AccountId)).ToHashSet();
+        var before = new HashSet<Address>(accounts.Where((a, i) => health[i].Equity < RiskMath.ToInt256(health[i].MaintenanceMargin)));
+        await driver.SetPricesAsync(new Dictionary<string, decimal> { ["ETH/USD"] = 2400m });
+        ulong after = await d.Eth.BlockNumberAsync();
+        var actual = new HashSet<Address>();
+        for (int from = 0; from < accounts.Count; from += 250)
+        {
+            Address[] part = [.. accounts.Skip(from).Take(250)];
+            var h = await d.Eth.CallAsync(d.Engine.HealthBatch(part), BlockTag.Number(after));
+            for (int j = 0; j < part.Length; j++) if (h[j].Equity < RiskMath.ToInt256(h[j].MaintenanceMargin) && !before.Contains(part[j])) actual.Add(part[j]);
+        }
+        output.WriteLine($"shock ETH -20%: predicted {predicted.Count}, actual {actual.Count}");
+        Assert.True(predicted.Count > 0);
+        Assert.Equal(actual.Order(), predicted.Order());
+    }
+}
+
+public sealed class KeeperDryRunDevnetTests(KeeperDevnet devnet, ITestOutputHelper output) : IClassFixture<KeeperDevnet>
+{
+    [Fact]
+    public async Task Dry_run_simulates_and_sends_nothing()
+    {
+        var d = devnet;
+        var eth = d.Eth;
+        var keeper = Address.Parse(AnvilDevAccounts.AnvilDevAddress2);
+        ulong nonce = await eth.GetTransactionCountAsync(keeper);
+        var driver = await d.DriverAtInitialPricesAsync(d.Sender(0));
+        var indexerOptions = new IndexerOptions { Engine = d.Deployment.Engine, DeploymentBlock = d.Deployment.DeployBlock, ReconcileEveryBlocks = 0 };
+        var indexer = new ChainIndexer(eth, indexerOptions);
+        await indexer.SyncAsync(await eth.BlockNumberAsync());
+        var detector = new LiquidationDetector(new EngineMarketReader(eth, d.Deployment.Engine, d.Deployment.OracleHub), indexer.Book);
+        var planner = new LiquidationPlanner(new PlannerOptions { MinProfit = UInt256.Zero }, keeper);
+        var pipeline = new KeeperPipeline(indexer, detector, planner, eth, d.Deployment.Engine, new FeeEstimator(eth, new FeeOptions()), null);
+        await driver.SetPricesAsync(KeeperDevnetTests.CrashOracles.ToDictionary(o => o, o => DevnetDefaults.Oracles.First(x => x.Symbol == o).InitialPrice * 0.75m));
+        await indexer.AdvanceAsync(await eth.BlockNumberAsync());
+        BlockProcessed? last = null;
+        while (indexer.Blocks.TryRead(out var b)) last = last is null ? b : KeeperPipeline.Coalesce(last, b);
+        var report = await pipeline.ProcessBlockAsync(last!, CancellationToken.None);
+        output.WriteLine($"dry run: {report.Liquidatable} liquidatable, {report.Planned} requests planned, {pipeline.Stats.DryRunCalls} simulations, {pipeline.Stats.DryRunReverts} reverted");
+        Assert.True(report.Planned > 0);
+        Assert.True(pipeline.Stats.DryRunCalls > 0);
+        Assert.Equal(0, pipeline.Stats.DryRunReverts);
+        Assert.Equal(nonce, await eth.GetTransactionCountAsync(keeper));
+    }
 }

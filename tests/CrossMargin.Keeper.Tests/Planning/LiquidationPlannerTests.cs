@@ -66,7 +66,7 @@ public sealed class LiquidationPlannerTests
         }
         Assert.Equal(batch.Accounts.Select(p => new LiquidationRequest(p.Account, 0, UInt256.Zero)), batch.Requests);
         Assert.Equal(60_000UL + (5 * 75_000UL), batch.EstimatedGas);
-        Assert.Equal(batch.EstimatedGas * 3 / 2, batch.GasLimit);
+        Assert.Equal(batch.EstimatedGas * 2, batch.GasLimit);
         Assert.Equal(Gas.ToWei(batch.Reward), batch.RewardWei);
     }
 
