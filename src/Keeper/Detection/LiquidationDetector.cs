@@ -95,18 +95,20 @@ public sealed partial class LiquidationDetector
         _reloadRequested = false;
         if (_config is null)
         {
-            // the newest indexed state: assets and markets added after this block's notification are already known
-            ulong at = Math.Max(block.Number, _book.Head ?? 0);
-            _config = await _reader.LoadConfigAsync(at, cancellationToken).ConfigureAwait(false);
+            // latest: the indexer may already hold accounts in assets or markets added after this block
+            _config = await _reader.LoadConfigAsync(null, cancellationToken).ConfigureAwait(false);
             _priceIds = [.. _config.SlotOracles, _options.NativeOracleId];
         }
         RiskConfig cfg = _config.Risk;
-        UInt256[] read = await _reader.ReadPricesAsync(_priceIds, block.Number, cancellationToken).ConfigureAwait(false);
+        // Reads are pinned to this block; when the indexer is already further (a backlog of notifications), to its head,
+        // because the account states taken from the book are the head's.
+        ulong at = _book.Head is { } head && head > block.Number ? head : block.Number;
+        UInt256[] read = await _reader.ReadPricesAsync(_priceIds, at, cancellationToken).ConfigureAwait(false);
         UInt256[] prices = read.AsSpan(0, cfg.PriceSlotCount).ToArray();
         _nativePrice = read[^1];
         if (full || block.FundingChanged)
         {
-            _funding = await _reader.ReadFundingAsync(cfg.MarketCount, block.Number, cancellationToken).ConfigureAwait(false);
+            _funding = await _reader.ReadFundingAsync(cfg.MarketCount, at, cancellationToken).ConfigureAwait(false);
         }
 
         int recomputed = 0, moved = 0;
@@ -158,7 +160,7 @@ public sealed partial class LiquidationDetector
         _lastBlock = block.Number;
         _lastTimestamp = block.Timestamp;
 
-        var result = new DetectionResult(block.Number, block.Timestamp, next, _risk!.Context!, _nativePrice, Collect(), recomputed, moved, full);
+        var result = new DetectionResult(at, block.Timestamp, next, _risk!.Context!, _nativePrice, Collect(), recomputed, moved, full);
         if (_logger.IsEnabled(LogLevel.Debug))
         {
             double ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
@@ -187,18 +189,21 @@ public sealed partial class LiquidationDetector
         _scratch.Clear();
         risk.Liquidatable(_scratch);
         var list = new List<LiquidationCandidate>(_scratch.Count);
+        int unpriceable = 0;
+        Address first = default;
         foreach (int id in _scratch)
         {
             AccountStatus status = risk.StatusOf(id);
             if (status == AccountStatus.Reverts)
             {
-                LogUnpriceable(_logger, _addresses[id]);
+                if (unpriceable++ == 0) first = _addresses[id];
                 continue;
             }
             Health h = risk.HealthOf(id);
             if (!h.IsLiquidatable) continue;
             list.Add(new LiquidationCandidate(_addresses[id], id, h, h.MaintenanceShortfall, status));
         }
+        if (unpriceable > 0) LogUnpriceable(_logger, unpriceable, first);
         list.Sort(static (a, b) =>
         {
             int c = b.Shortfall.CompareTo(a.Shortfall);
@@ -244,6 +249,6 @@ public sealed partial class LiquidationDetector
         Message = "Block {Block}: {Liquidatable} liquidatable, {Recomputed} recomputed, {MovedSlots} prices moved, full {Full}, {Milliseconds:F2} ms")]
     private static partial void LogDetected(ILogger logger, ulong block, int liquidatable, int recomputed, int movedSlots, bool full, double milliseconds);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Account {Account}: health cannot be computed (a price is missing or the math overflows)")]
-    private static partial void LogUnpriceable(ILogger logger, Address account);
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "{Count} accounts (first {Account}): health cannot be computed (a price is missing or stale, or the math overflows)")]
+    private static partial void LogUnpriceable(ILogger logger, int count, Address account);
 }

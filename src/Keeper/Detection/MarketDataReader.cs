@@ -13,8 +13,11 @@ public sealed record ProtocolConfig(RiskConfig Risk, Hash32[] SlotOracles);
 /// <summary>Chain reads the detector needs, each pinned to a block.</summary>
 public interface IMarketDataReader
 {
-    /// <summary>Assets, markets and their price slots (read once at start).</summary>
-    Task<ProtocolConfig> LoadConfigAsync(ulong block, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Assets, markets and their price slots (read once at start) at <paramref name="block"/>, or at the latest block
+    /// when null (assets and markets are only ever added, so the latest configuration covers every indexed account).
+    /// </summary>
+    Task<ProtocolConfig> LoadConfigAsync(ulong? block, CancellationToken cancellationToken = default);
 
     /// <summary>Stored funding state of every market.</summary>
     Task<FundingState[]> ReadFundingAsync(int marketCount, ulong block, CancellationToken cancellationToken = default);
@@ -33,9 +36,9 @@ public sealed class EngineMarketReader(IEthClient eth, Address engine, Address h
     private readonly CrossMarginEngine _engine = new(engine);
     private readonly OracleHub _hub = new(hub);
 
-    public async Task<ProtocolConfig> LoadConfigAsync(ulong block, CancellationToken cancellationToken = default)
+    public async Task<ProtocolConfig> LoadConfigAsync(ulong? block, CancellationToken cancellationToken = default)
     {
-        var tag = BlockTag.Number(block);
+        var tag = block is { } b ? BlockTag.Number(b) : BlockTag.Latest;
         int na = checked((int)(ulong)await eth.CallAsync(_engine.AssetCount(), tag, cancellationToken: cancellationToken).ConfigureAwait(false));
         int nm = checked((int)(ulong)await eth.CallAsync(_engine.MarketCount(), tag, cancellationToken: cancellationToken).ConfigureAwait(false));
         var assets = new List<AssetParams>(na);

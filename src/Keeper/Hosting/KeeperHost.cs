@@ -55,9 +55,12 @@ public static partial class KeeperHost
         return options;
     }
 
-    /// <summary>Validates, loads the key, checks the chain id, then runs until cancelled. Returns the exit code.</summary>
+    /// <summary>
+    /// Validates, loads the key, checks the chain id, then runs until cancelled. Returns the exit code.
+    /// <paramref name="built"/> sees the services once the host is built (tests, embedding).
+    /// </summary>
     public static async Task<int> RunAsync(string[] configArgs, IReadOnlyDictionary<string, string?>? overrides, string? configFile, TextWriter errors,
-        Func<string, string?>? environment = null, CancellationToken cancellationToken = default)
+        Func<string, string?>? environment = null, Action<IServiceProvider>? built = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(errors);
         environment ??= Environment.GetEnvironmentVariable;
@@ -105,6 +108,7 @@ public static partial class KeeperHost
 
         Register(builder.Services, settings, eth, signer);
         using IHost host = builder.Build();
+        built?.Invoke(host.Services);
         await host.RunAsync(cancellationToken).ConfigureAwait(false);
         return 0;
     }

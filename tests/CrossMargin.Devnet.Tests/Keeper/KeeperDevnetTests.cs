@@ -259,4 +259,45 @@ public sealed class KeeperDryRunDevnetTests(KeeperDevnet devnet, ITestOutputHelp
         Assert.Equal(0, pipeline.Stats.DryRunReverts);
         Assert.Equal(nonce, await eth.GetTransactionCountAsync(keeper));
     }
+
+    [Fact]
+    public async Task Run_host_refuses_a_wrong_chain_id_and_runs_in_dry_run()
+    {
+        var d = devnet;
+        string dir = Directory.CreateTempSubdirectory("cm-keeper-host-").FullName;
+        try
+        {
+            string deployment = Path.Combine(dir, "deployment.json");
+            d.Deployment.Save(deployment);
+            string[] args = ["--Keeper:JournalPath=" + Path.Combine(dir, "journal.db"), "--Keeper:Detection:DefaultBlockTimeSeconds=1"];
+            var overrides = new Dictionary<string, string?> { ["Keeper:Deployment"] = deployment, ["Keeper:AllowRawKey"] = "true", ["Keeper:DryRun"] = "true" };
+            Func<string, string?> env = n => n == "CROSSMARGIN_DEV_PRIVATE_KEY" ? AnvilDevAccounts.AnvilDevPrivateKey2 : null;
+
+            await d.DriverAtInitialPricesAsync(d.Sender(0)); // fresh prices
+            var errors = new StringWriter();
+            int code = await KeeperHost.RunAsync([.. args, "--Keeper:ChainId=1"], overrides, null, errors, env);
+            Assert.Equal(KeeperHost.BadConfiguration, code);
+            Assert.Equal($"Keeper:ChainId is 1 but the RPC endpoint reports chain id {d.Anvil.ChainId}.", errors.ToString().Trim());
+
+            KeeperPipeline? pipeline = null;
+            using var cts = new CancellationTokenSource();
+            Task<int> run = KeeperHost.RunAsync(args, overrides, null, errors, env, sp => pipeline = sp.GetService(typeof(KeeperPipeline)) as KeeperPipeline, cts.Token);
+            for (int i = 0; i < 100 && (pipeline is null || pipeline.Stats.Blocks < 3); i++)
+            {
+                await d.Rpc.MineAsync();
+                await Task.Delay(200);
+            }
+            await cts.CancelAsync();
+            Assert.Equal(0, await run);
+            Assert.NotNull(pipeline);
+            output.WriteLine($"host: {pipeline.Stats}");
+            Assert.True(pipeline.Stats.Blocks >= 3);
+            Assert.Equal(0, pipeline.Stats.Failures);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+    }
 }

@@ -67,7 +67,7 @@ internal sealed class RiskWorld : IMarketDataReader
         return LiquidationDetector.ToModel(snap, Config);
     }
 
-    public Task<ProtocolConfig> LoadConfigAsync(ulong block, CancellationToken cancellationToken = default)
+    public Task<ProtocolConfig> LoadConfigAsync(ulong? block, CancellationToken cancellationToken = default)
     {
         ConfigReads++;
         return Task.FromResult(new ProtocolConfig(Config, [EthOracle, BtcOracle]));
