@@ -91,7 +91,7 @@ public sealed partial class LiquidationDetector
         }
         ulong next = block.Timestamp + _interval;
 
-        bool full = _config is null || block.ReorgAncestor is not null || _reloadRequested;
+        bool full = _config is null || _risk is null || block.ReorgAncestor is not null || _reloadRequested;
         _reloadRequested = false;
         if (_config is null)
         {

@@ -79,8 +79,16 @@ internal sealed class RiskWorld : IMarketDataReader
         return Task.FromResult((FundingState[])Funding.Clone());
     }
 
+    /// <summary>Thrown (once) by the next price read: a bad RPC answer.</summary>
+    public Exception? FailNextPriceRead { get; set; }
+
     public Task<UInt256[]> ReadPricesAsync(Hash32[] oracleIds, ulong block, CancellationToken cancellationToken = default)
     {
+        if (FailNextPriceRead is { } e)
+        {
+            FailNextPriceRead = null;
+            return Task.FromException<UInt256[]>(e);
+        }
         PriceReads.Add(block);
         var map = new Dictionary<Hash32, UInt256> { [EthOracle] = Prices[0], [BtcOracle] = Prices[1] };
         return Task.FromResult(oracleIds.Select(id => map[id]).ToArray());
