@@ -47,6 +47,17 @@ internal static class FastWad
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Hi(UInt128 x) => Unsafe.Add(ref Unsafe.As<UInt128, ulong>(ref x), 1);
 
+    /// <summary>floor(a*b/WAD) for a 64-bit multiplier (fractions and weights): 2 limb products; false when the quotient needs more than 128 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool TryMulDiv64(UInt128 a, ulong b, out UInt128 q, out bool inexact)
+    {
+        ulong h0 = Math.BigMul(Lo(a), b, out ulong p0);
+        ulong h1 = Math.BigMul(Hi(a), b, out ulong l1);
+        ulong p1 = h0 + l1;
+        ulong p2 = h1 + (p1 < l1 ? 1UL : 0UL);
+        return Finish(p2, p1, p0, out q, out inexact);
+    }
+
     /// <summary>floor(a*b/WAD) and whether it was inexact; false when the quotient needs more than 128 bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryMulDiv(UInt128 a, UInt128 b, out UInt128 q, out bool inexact)
@@ -84,6 +95,12 @@ internal static class FastWad
                 return false;
             }
         }
+        return Finish(p2, p1, p0, out q, out inexact);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Finish(ulong p2, ulong p1, ulong p0, out UInt128 q, out bool inexact)
+    {
         if (p2 >= Wad)
         {
             q = default;
@@ -108,4 +125,5 @@ internal static class FastWad
         return true;
     }
 }
+
 

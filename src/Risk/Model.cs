@@ -200,8 +200,8 @@ public readonly record struct Health(Int256 Equity, Int256 InitialEquity, UInt25
     {
         if (mm.IsZero) return equity.IsNegative ? -long.MaxValue : long.MaxValue;
         UInt256 mag = equity.UnsignedAbs;
-        // floor(mag/mm) >= 2^63/1e9 means the scaled ratio leaves the long range: clamp without a 512-bit overflow.
-        if (mag / mm >= new UInt256((ulong)(long.MaxValue / RatioScale))) return equity.IsNegative ? -long.MaxValue : long.MaxValue;
+        // floor(mag/mm) >= 2^64 means the scaled ratio is far outside the long range (and mag·1e9/mm could exceed 2^256).
+        if (!(mag / mm).FitsInUInt64) return equity.IsNegative ? -long.MaxValue : long.MaxValue;
         UInt256 scale = new((ulong)RatioScale);
         if (!equity.IsNegative)
         {

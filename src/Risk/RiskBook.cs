@@ -403,18 +403,21 @@ public sealed class RiskBook
             if (!_present[id]) continue;
             Health h;
             AccountStatus st;
-            if (_wide[id] || !TryFast(id, at, mt, out h))
+            long ratio;
+            if (_wide[id] || !TryFast(id, at, mt, out h, out st, out ratio))
             {
                 Interlocked.Increment(ref _exactCount);
                 st = Exact(id, _ctx!, out h);
+                ratio = st == AccountStatus.Reverts ? long.MinValue : h.MarginRatio;
             }
-            else
+            else if (st == AccountStatus.Reverts)
             {
                 st = h.Status;
+                ratio = h.MarginRatio;
             }
             _health[id] = h;
             _status[id] = st;
-            _ratio[id] = st == AccountStatus.Reverts ? long.MinValue : h.MarginRatio;
+            _ratio[id] = ratio;
         }
     }
 
@@ -444,72 +447,110 @@ public sealed class RiskBook
         }
     }
 
-    private bool TryFast(int id, AssetTick[] at, MarketTick[] mt, out Health h)
+    private bool TryFast(int id, AssetTick[] at, MarketTick[] mt, out Health h, out AccountStatus status, out long ratio)
     {
         h = default;
+        status = AccountStatus.Reverts;
+        ratio = long.MinValue;
         Int128 eq = _cash[id], ieq = eq;
         UInt128 im = UInt128.Zero, mm = UInt128.Zero;
         int cb = id * _c;
         int nc = _collCount[id];
         for (int j = 0; j < nc; j++)
         {
-            ref readonly AssetTick a = ref at[_collAsset[cb + j]];
-            if (!a.Fast) return false;
-            if (!FastWad.TryMulDiv(_collBal[cb + j], a.Price, out UInt128 raw, out _)) return false;
-            if (!FastWad.TryMulDiv(raw, a.MaintenanceWeight, out UInt128 mv, out _)
-                || !FastWad.TryMulDiv(raw, a.InitialWeight, out UInt128 iv, out _)
-                || !AddU(ref eq, mv) || !AddU(ref ieq, iv))
-            {
-                return false;
-            }
+            if (!CollateralTerm(in at[_collAsset[cb + j]], _collBal[cb + j], ref eq, ref ieq)) return false;
         }
         int pb = id * _p;
         int np = _posCount[id];
         for (int j = 0; j < np; j++)
         {
-            ref readonly MarketTick m = ref mt[_posMarket[pb + j]];
-            if (!m.Fast) return false;
-            Int128 size = _posSize[pb + j];
-            bool neg = size < 0;
-            if (size == Int128MinS) return false;
-            UInt128 abs = (UInt128)(neg ? -size : size);
-            if (!FastWad.TryMulDiv(abs, m.Price, out UInt128 q, out bool inexact)) return false;
-            UInt128 notional = inexact ? q + 1 : q;
-            if (notional == UInt128.Zero && inexact) return false; // wrapped
-            // value = floor(size*p/WAD): +q for longs, -ceil for shorts
-            if (notional > Int128MaxU) return false;
-            Int128 value = neg ? -(Int128)notional : (Int128)q;
-            Int128 pnl;
-            if (!Sub(value, _posOn[pb + j], out pnl)) return false;
-            Int128 snap = _posSnap[pb + j];
-            if (m.Index != snap)
-            {
-                if (!Sub(m.Index, snap, out Int128 delta) || delta == Int128MinS) return false;
-                bool dneg = delta < 0;
-                UInt128 absD = (UInt128)(dneg ? -delta : delta);
-                if (!FastWad.TryMulDiv(abs, absD, out UInt128 fq, out bool finexact)) return false;
-                // owed = ceil(size*delta/WAD)
-                Int128 owed;
-                if (neg == dneg)
-                {
-                    UInt128 up = finexact ? fq + 1 : fq;
-                    if (up > Int128MaxU) return false;
-                    owed = (Int128)up;
-                }
-                else
-                {
-                    if (fq > Int128MaxU) return false;
-                    owed = -(Int128)fq;
-                }
-                if (!Sub(pnl, owed, out pnl)) return false;
-            }
-            if (!Add(ref eq, pnl) || !Add(ref ieq, pnl)) return false;
-            if (!FastWad.TryMulDiv(notional, m.Mmf, out UInt128 mq, out bool mi)) return false;
-            if (!FastWad.TryMulDiv(notional, m.Imf, out UInt128 iq, out bool ii)) return false;
-            if (!AddU(ref mm, mq, mi, m.MinMargin) || !AddU(ref im, iq, ii, m.MinMargin)) return false;
+            if (!PositionTerm(in mt[_posMarket[pb + j]], _posSize[pb + j], _posOn[pb + j], _posSnap[pb + j], ref eq, ref ieq, ref mm, ref im)) return false;
         }
         h = new Health((Int256)eq, (Int256)ieq, (UInt256)im, (UInt256)mm);
+        if (mm > Int128MaxU || im > Int128MaxU) return true; // status from the 256-bit values
+        Int128 mmS = (Int128)mm;
+        if (eq < 0) status = AccountStatus.Insolvent;
+        else if (eq < mmS) status = eq == 0 || (UInt128)eq * 2 < mm ? AccountStatus.Deep : AccountStatus.Liquidatable;
+        else status = ieq < (Int128)im ? AccountStatus.Restricted : AccountStatus.Healthy;
+        UInt128 mag = (UInt128)(eq < 0 ? -eq : eq); // eq > Int128.MinValue: Add/Sub reject the wrap
+        if (mm == UInt128.Zero)
+        {
+            ratio = eq < 0 ? -long.MaxValue : long.MaxValue;
+        }
+        else if (FastWad.Hi(mag) < (1UL << 34))
+        {
+            // mag < 2^98, so mag·1e9 < 2^128
+            UInt128 num = mag * (UInt128)(ulong)Health.RatioScale;
+            UInt128 qr = UInt128.DivRem(num, mm).Quotient;
+            bool exact = qr * mm == num;
+            if (eq >= 0) ratio = qr > (UInt128)(ulong)long.MaxValue ? long.MaxValue : (long)(ulong)qr;
+            else
+            {
+                UInt128 up = exact ? qr : qr + 1;
+                ratio = up > (UInt128)(ulong)long.MaxValue ? -long.MaxValue : -(long)(ulong)up;
+            }
+        }
+        else
+        {
+            ratio = h.MarginRatio;
+        }
         return true;
+    }
+
+    /// <summary>One collateral entry (own method: keeps the JIT's inlining budget for the arithmetic).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool CollateralTerm(in AssetTick a, UInt128 bal, ref Int128 eq, ref Int128 ieq)
+    {
+        if (!a.Fast) return false;
+        if (!FastWad.TryMulDiv(bal, a.Price, out UInt128 raw, out _)) return false;
+        return FastWad.TryMulDiv64(raw, a.MaintenanceWeight, out UInt128 mv, out _)
+            && FastWad.TryMulDiv64(raw, a.InitialWeight, out UInt128 iv, out _)
+            && AddU(ref eq, mv) && AddU(ref ieq, iv);
+    }
+
+    /// <summary>One position: pnl (value − open notional − funding owed) and the two requirements.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool PositionTerm(in MarketTick m, Int128 size, Int128 openNotional, Int128 snap, ref Int128 eq, ref Int128 ieq, ref UInt128 mm, ref UInt128 im)
+    {
+        if (!m.Fast) return false;
+        bool neg = size < 0;
+        if (size == Int128MinS) return false;
+        UInt128 abs = (UInt128)(neg ? -size : size);
+        if (!FastWad.TryMulDiv(abs, m.Price, out UInt128 q, out bool inexact)) return false;
+        UInt128 notional = inexact ? q + 1 : q;
+        if (notional == UInt128.Zero && inexact) return false; // wrapped
+        // value = floor(size*p/WAD): +q for longs, -ceil for shorts
+        if (notional > Int128MaxU) return false;
+        Int128 value = neg ? -(Int128)notional : (Int128)q;
+        if (!Sub(value, openNotional, out Int128 pnl)) return false;
+        if (m.Index != snap && !SubFunding(m.Index, snap, abs, neg, ref pnl)) return false;
+        if (!Add(ref eq, pnl) || !Add(ref ieq, pnl)) return false;
+        if (!FastWad.TryMulDiv64(notional, m.Mmf, out UInt128 mq, out bool mi)) return false;
+        if (!FastWad.TryMulDiv64(notional, m.Imf, out UInt128 iq, out bool ii)) return false;
+        return AddU(ref mm, mq, mi, m.MinMargin) && AddU(ref im, iq, ii, m.MinMargin);
+    }
+
+    /// <summary>pnl −= ceil(size·(index − snap)/WAD).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool SubFunding(Int128 index, Int128 snap, UInt128 abs, bool neg, ref Int128 pnl)
+    {
+        if (!Sub(index, snap, out Int128 delta) || delta == Int128MinS) return false;
+        bool dneg = delta < 0;
+        UInt128 absD = (UInt128)(dneg ? -delta : delta);
+        if (!FastWad.TryMulDiv(abs, absD, out UInt128 fq, out bool finexact)) return false;
+        Int128 owed;
+        if (neg == dneg)
+        {
+            UInt128 up = finexact ? fq + 1 : fq;
+            if (up > Int128MaxU) return false;
+            owed = (Int128)up;
+        }
+        else
+        {
+            if (fq > Int128MaxU) return false;
+            owed = -(Int128)fq;
+        }
+        return Sub(pnl, owed, out pnl);
     }
 
     private static readonly Int128 Int128MinS = new(1UL << 63, 0);
@@ -590,7 +631,7 @@ public sealed class RiskBook
             {
                 if (!seen.Add(id) || _status[id] >= AccountStatus.Liquidatable) continue;
                 Health h;
-                AccountStatus st = _wide[id] || !TryFast(id, at, mt, out h) ? Exact(id, ctx, out h) : h.Status;
+                AccountStatus st = _wide[id] || !TryFast(id, at, mt, out h, out _, out _) ? Exact(id, ctx, out h) : h.Status;
                 if (st is >= AccountStatus.Liquidatable and < AccountStatus.Reverts) hits.Add(new ShockHit(id, h, h.MaintenanceShortfall));
             }
         }

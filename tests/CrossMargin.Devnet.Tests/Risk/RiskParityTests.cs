@@ -122,6 +122,7 @@ public sealed class RiskParityTests(RiskParityDevnet devnet, ITestOutputHelper o
                 var ctx = new RiskContext(mirror.Config, snap.Funding, snap.Prices, next);
                 var byAddress = new Dictionary<Address, AccountState>();
                 for (int i = 0; i < accounts.Length; i++) byAddress[accounts[i]] = snap.Accounts[i];
+                byAddress[keeper.Address] = mirror.ToModel(await devnet.Eth.CallAsync(devnet.Engine.AccountState(keeper.Address), BlockTag.Number(snap.Block)));
 
                 // requests: liquidatable accounts (largest position), some with a maxSize cap, plus a few healthy ones
                 var requests = new List<LiquidationRequest>();
