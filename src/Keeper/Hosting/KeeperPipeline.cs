@@ -38,6 +38,8 @@ public sealed partial class KeeperPipeline
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly List<TimeSpan> _latencies = [];
+    private readonly Dictionary<string, int> _requestsByIntent = new(StringComparer.Ordinal);
+    private readonly List<(int Requests, ulong GasUsed)> _gas = [];
     private long _blocks, _failures, _batches, _requests, _dryRunCalls, _dryRunReverts, _resyncs, _included, _reverted;
 
     /// <param name="executor">Sends transactions; null = dry run (plans are simulated with eth_call, nothing is sent).</param>
@@ -71,6 +73,9 @@ public sealed partial class KeeperPipeline
 
     /// <summary>Detection-to-send latency of every batch sent so far.</summary>
     public IReadOnlyList<TimeSpan> Latencies { get { lock (_latencies) return [.. _latencies]; } }
+
+    /// <summary>Requests and gas used of every included batch (to calibrate <see cref="PlannerOptions.GasPerRequest"/>).</summary>
+    public IReadOnlyList<(int Requests, ulong GasUsed)> IncludedGas { get { lock (_gas) return [.. _gas]; } }
 
     /// <summary>Consumes the indexer's blocks until cancelled.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -205,11 +210,12 @@ public sealed partial class KeeperPipeline
         if (result.State != IntentState.Sent)
         {
             InFlight.Release(intent.Id);
-            LogNotSent(_logger, intent.Id, result.State, result.Reason ?? "");
+            LogNotSent(_logger, intent.Id, result.State, requests.Length, batch.GasLimit, result.Reason ?? "");
             return false;
         }
         Interlocked.Increment(ref _batches);
         Interlocked.Add(ref _requests, requests.Length);
+        lock (_gas) _requestsByIntent[intent.Id] = requests.Length;
         LogSent(_logger, intent.Id, result.TxHash, requests.Length, batch.Reward, batch.GasCost);
         return true;
     }
@@ -221,6 +227,13 @@ public sealed partial class KeeperPipeline
         {
             InFlight.Observe(outcome);
             if (outcome.Kind == ExecutionOutcomeKind.Included) Interlocked.Increment(ref _included);
+            if (outcome.IntentId is { } id && InFlightTracker.IsFinal(outcome.Kind))
+            {
+                lock (_gas)
+                {
+                    if (_requestsByIntent.Remove(id, out int n) && outcome.GasUsed is { } used) _gas.Add((n, used));
+                }
+            }
             if (outcome.Kind == ExecutionOutcomeKind.Reverted)
             {
                 Interlocked.Increment(ref _reverted);
@@ -244,8 +257,8 @@ public sealed partial class KeeperPipeline
     [LoggerMessage(EventId = 3105, Level = LogLevel.Information, Message = "Intent {IntentId} sent as {TxHash}: {Requests} requests, reward {Reward}, gas {GasCost} WAD USD")]
     private static partial void LogSent(ILogger logger, string intentId, Hash32? txHash, int requests, UInt256 reward, UInt256 gasCost);
 
-    [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Intent {IntentId} not sent ({State}): {Reason}")]
-    private static partial void LogNotSent(ILogger logger, string intentId, IntentState state, string reason);
+    [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Intent {IntentId} not sent ({State}; {Requests} requests, gas limit {GasLimit}): {Reason}")]
+    private static partial void LogNotSent(ILogger logger, string intentId, IntentState state, int requests, ulong gasLimit, string reason);
 
     [LoggerMessage(EventId = 3107, Level = LogLevel.Error, Message = "Intent {IntentId}: transaction {TxHash} reverted on chain")]
     private static partial void LogReverted(ILogger logger, string? intentId, Hash32? txHash);

@@ -13,8 +13,12 @@ public sealed class PlannerOptions
     /// <summary>Gas per request inside batchLiquidate (measured ~61–74k). Default 75,000.</summary>
     public ulong GasPerRequest { get; set; } = 75_000;
 
-    /// <summary>Fixed gas of one batchLiquidate transaction (intrinsic 21k, calldata, the call's own work). Default 60,000.</summary>
-    public ulong BatchBaseGas { get; set; } = 60_000;
+    /// <summary>
+    /// Fixed gas of one batchLiquidate transaction: intrinsic 21k, calldata, cold oracle and market reads, funding
+    /// accrual writes. Measured on the devnet: a 1-request batch needs more than 270k, 6 requests use ~646k, 38 requests
+    /// ~1.9–2.2M. Default 200,000.
+    /// </summary>
+    public ulong BatchBaseGas { get; set; } = 200_000;
 
     /// <summary>Gas of a single liquidate call (measured ~173k); informational for single-request costs. Default 173,000.</summary>
     public ulong SingleLiquidateGas { get; set; } = 173_000;

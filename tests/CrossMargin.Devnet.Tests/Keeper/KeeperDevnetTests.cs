@@ -126,6 +126,7 @@ public sealed class KeeperDevnetTests(KeeperDevnet devnet, ITestOutputHelper out
             output.WriteLine($"blocks after crash: {lastBlock - crashBlock}, batches {stats.Batches}, requests {stats.Requests}, failures {stats.Failures}, included {stats.Included}, reverted {stats.Reverted}");
             output.WriteLine($"accounts with positions below maintenance: {unhealthy}; position-free accounts with negative equity (need liquidateCollateral): {collateralOnly}");
             if (lat.Length > 0) output.WriteLine($"detection→send latency ms: p50 {Percentile(lat, 50):F1}, p99 {Percentile(lat, 99):F1}, n {lat.Length}");
+            foreach (var (n, used) in pipeline.IncludedGas) output.WriteLine($"batch of {n} requests: {used} gas = {used / (ulong)n} per request");
             output.WriteLine($"RPC calls: {calls} over {blocks} keeper blocks = {(double)calls / Math.Max(1, blocks):F1} per block");
             foreach (var (method, n) in counting.ByMethod.OrderByDescending(kv => kv.Value)) output.WriteLine($"  {method}: {n}");
 

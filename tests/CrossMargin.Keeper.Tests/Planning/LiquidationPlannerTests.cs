@@ -65,7 +65,7 @@ public sealed class LiquidationPlannerTests
             Assert.Equal(deep, step.SizeClosed == new UInt256(10UL) * RiskMath.Wad);
         }
         Assert.Equal(batch.Accounts.Select(p => new LiquidationRequest(p.Account, 0, UInt256.Zero)), batch.Requests);
-        Assert.Equal(60_000UL + (5 * 75_000UL), batch.EstimatedGas);
+        Assert.Equal(200_000UL + (5 * 75_000UL), batch.EstimatedGas);
         Assert.Equal(batch.EstimatedGas * 2, batch.GasLimit);
         Assert.Equal(Gas.ToWei(batch.Reward), batch.RewardWei);
     }
