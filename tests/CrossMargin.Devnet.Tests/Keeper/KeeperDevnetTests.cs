@@ -231,6 +231,24 @@ public sealed class KeeperSnapshotDevnetTests(KeeperDevnet devnet, ITestOutputHe
         Assert.True(predicted.Count > 0);
         Assert.Equal(actual.Order(), predicted.Order());
     }
+
+    [Fact]
+    public async Task Scan_and_simulate_commands_run_against_the_devnet()
+    {
+        string dir = Directory.CreateTempSubdirectory("cm-keeper-scan-").FullName;
+        try
+        {
+            string deployment = Path.Combine(dir, "deployment.json");
+            devnet.Deployment.Save(deployment);
+            Assert.Equal(0, await CrossMargin.Keeper.Cli.CliApp.RunAsync(["scan", "--deployment", deployment, "--top", "5"]));
+            Assert.Equal(0, await CrossMargin.Keeper.Cli.CliApp.RunAsync(["simulate", "--deployment", deployment, "--shock", "ETH=-20%", "--shock", "BTC=-10%"]));
+            Assert.Equal(2, await CrossMargin.Keeper.Cli.CliApp.RunAsync(["simulate", "--deployment", deployment, "--shock", "DOGE=-20%"]));
+        }
+        finally
+        {
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+    }
 }
 
 public sealed class KeeperDryRunDevnetTests(KeeperDevnet devnet, ITestOutputHelper output) : IClassFixture<KeeperDevnet>
