@@ -13,26 +13,50 @@ namespace CrossMargin.Keeper.Cli;
 /// <summary>`crossmargin scan`: accounts by margin ratio at a block, most at risk first.</summary>
 public static class ScanCommand
 {
-    internal static Option<string?> DeploymentOption() => new("--deployment") { Description = "Devnet deployment JSON (RPC URL, engine, hub, deployment block)." };
-    internal static Option<string?> RpcOption() => new("--rpc") { Description = "JSON-RPC HTTP URL." };
-    internal static Option<string?> EngineOption() => new("--engine") { Description = "CrossMarginEngine address." };
-    internal static Option<string?> HubOption() => new("--hub") { Description = "OracleHub address." };
-    internal static Option<ulong?> FromBlockOption() => new("--from-block") { Description = "Engine deployment block (log scan start)." };
-    internal static Option<ulong?> BlockOption() => new("--block") { Description = "Block to read (default: latest)." };
+    /// <summary>The options that say which chain and block `scan` and `simulate` read, and the loading they share.</summary>
+    internal sealed class SnapshotOptions
+    {
+        public Option<string?> Deployment { get; } = new("--deployment") { Description = "Devnet deployment JSON (RPC URL, engine, hub, deployment block)." };
+        public Option<string?> Rpc { get; } = new("--rpc") { Description = "JSON-RPC HTTP URL." };
+        public Option<string?> Engine { get; } = new("--engine") { Description = "CrossMarginEngine address." };
+        public Option<string?> Hub { get; } = new("--hub") { Description = "OracleHub address." };
+        public Option<ulong?> FromBlock { get; } = new("--from-block") { Description = "Engine deployment block (log scan start)." };
+        public Option<ulong?> Block { get; } = new("--block") { Description = "Block to read (default: latest)." };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(Deployment);
+            command.Options.Add(Rpc);
+            command.Options.Add(Engine);
+            command.Options.Add(Hub);
+            command.Options.Add(FromBlock);
+            command.Options.Add(Block);
+        }
+
+        /// <summary>Resolves the target and loads the snapshot; null after printing configuration errors (exit 2).</summary>
+        public async Task<ChainSnapshot?> TryLoadAsync(ParseResult p, CancellationToken ct)
+        {
+            ChainTarget target;
+            try
+            {
+                target = ChainTarget.Resolve(p.GetValue(Deployment), p.GetValue(Rpc), p.GetValue(Engine), p.GetValue(Hub), p.GetValue(FromBlock));
+            }
+            catch (KeeperConfigurationException e)
+            {
+                foreach (string f in e.Failures) await Console.Error.WriteLineAsync(f).ConfigureAwait(false);
+                return null;
+            }
+            using var client = new JsonRpcClient(target.RpcUrl);
+            return await ChainSnapshot.LoadAsync(new EthClient(client), target, p.GetValue(Block), ct).ConfigureAwait(false);
+        }
+    }
 
     public static Command Create()
     {
-        var deployment = DeploymentOption();
-        var rpc = RpcOption();
-        var engine = EngineOption();
-        var hub = HubOption();
-        var fromBlock = FromBlockOption();
-        var block = BlockOption();
+        var chain = new SnapshotOptions();
         var top = new Option<int>("--top") { Description = "Rows to show.", DefaultValueFactory = _ => 25 };
-        var scan = new Command("scan", "Accounts by margin ratio (equity / maintenance margin) at a block, as a table.")
-        {
-            deployment, rpc, engine, hub, fromBlock, block, top,
-        };
+        var scan = new Command("scan", "Accounts by margin ratio (equity / maintenance margin) at a block, as a table.") { top };
+        chain.AddTo(scan);
         scan.SetAction(async (p, ct) =>
         {
             int n = p.GetValue(top);
@@ -41,18 +65,8 @@ public static class ScanCommand
                 await Console.Error.WriteLineAsync("--top must be at least 1.").ConfigureAwait(false);
                 return CliApp.BadArguments;
             }
-            ChainTarget target;
-            try
-            {
-                target = ChainTarget.Resolve(p.GetValue(deployment), p.GetValue(rpc), p.GetValue(engine), p.GetValue(hub), p.GetValue(fromBlock));
-            }
-            catch (KeeperConfigurationException e)
-            {
-                foreach (string f in e.Failures) await Console.Error.WriteLineAsync(f).ConfigureAwait(false);
-                return CliApp.BadArguments;
-            }
-            using var client = new JsonRpcClient(target.RpcUrl);
-            var snapshot = await ChainSnapshot.LoadAsync(new EthClient(client), target, p.GetValue(block), ct).ConfigureAwait(false);
+            var snapshot = await chain.TryLoadAsync(p, ct).ConfigureAwait(false);
+            if (snapshot is null) return CliApp.BadArguments;
             Render(snapshot, n);
             return 0;
         });

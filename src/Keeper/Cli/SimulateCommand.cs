@@ -14,18 +14,12 @@ public static class SimulateCommand
 {
     public static Command Create()
     {
-        var deployment = ScanCommand.DeploymentOption();
-        var rpc = ScanCommand.RpcOption();
-        var engine = ScanCommand.EngineOption();
-        var hub = ScanCommand.HubOption();
-        var fromBlock = ScanCommand.FromBlockOption();
-        var block = ScanCommand.BlockOption();
+        var chain = new ScanCommand.SnapshotOptions();
         var shock = new Option<string[]>("--shock") { Description = "Price shock per oracle, e.g. ETH=-20% (repeatable).", Required = true, AllowMultipleArgumentsPerToken = true };
         var top = new Option<int>("--top") { Description = "Rows to show.", DefaultValueFactory = _ => 25 };
         var simulate = new Command("simulate", "What-if: the accounts that become liquidatable after price shocks, with their shortfall.")
-        {
-            deployment, rpc, engine, hub, fromBlock, block, shock, top,
-        };
+        { shock, top };
+        chain.AddTo(simulate);
         simulate.SetAction(async (p, ct) =>
         {
             var shocks = new List<(string Oracle, int Bps)>();
@@ -38,18 +32,8 @@ public static class SimulateCommand
                     return CliApp.BadArguments;
                 }
             }
-            ChainTarget target;
-            try
-            {
-                target = ChainTarget.Resolve(p.GetValue(deployment), p.GetValue(rpc), p.GetValue(engine), p.GetValue(hub), p.GetValue(fromBlock));
-            }
-            catch (KeeperConfigurationException e)
-            {
-                foreach (string f in e.Failures) await Console.Error.WriteLineAsync(f).ConfigureAwait(false);
-                return CliApp.BadArguments;
-            }
-            using var client = new JsonRpcClient(target.RpcUrl);
-            var snapshot = await ChainSnapshot.LoadAsync(new EthClient(client), target, p.GetValue(block), ct).ConfigureAwait(false);
+            var snapshot = await chain.TryLoadAsync(p, ct).ConfigureAwait(false);
+            if (snapshot is null) return CliApp.BadArguments;
             var slots = new List<(int Slot, int Bps)>();
             foreach (var (oracle, bps) in shocks)
             {
