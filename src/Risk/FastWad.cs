@@ -18,7 +18,7 @@ internal static class FastWad
     internal const ulong V = 0x2725dd1d243aba0eUL;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Div2By1(ulong u1, ulong u0, out ulong rem)
+    internal static ulong Div2By1(ulong u1, ulong u0, out ulong rem)
     {
         ulong qh = Math.BigMul(V, u1, out ulong ql);
         ql += u0;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using CrossMargin.Ethereum.Numerics;
 
 namespace CrossMargin.Risk;
@@ -8,37 +9,49 @@ public readonly record struct ShockHit(int AccountId, Health Health, UInt256 Sho
 
 /// <summary>
 /// Incremental risk engine over many accounts (ids 0..capacity-1).
-/// <para>Layout: struct-of-arrays with a fixed number of collateral and position slots per account
-/// (<c>maxCollaterals</c>, <c>maxPositions</c>), all values as 128-bit integers. An account whose state does
-/// not fit (more entries, or a value outside the 128-bit range) is kept as an <see cref="AccountState"/> and
-/// computed on the 256-bit path.</para>
-/// <para>Exactness: the 128-bit path computes the same integers as <see cref="Margin.ComputeHealth"/>. It only
-/// answers when every intermediate fits (product &lt; WAD·2^128, sums inside Int128/UInt128); anything else
-/// falls back to the exact 256-bit path for that account, which also reports a contract revert as
-/// <see cref="AccountStatus.Reverts"/>. Inputs bounded by 2^127 with realistic magnitudes (sizes, balances and
-/// notionals below ~1e38 wei) never leave the fast path.</para>
+/// <para>Layout: struct-of-arrays. Each account's inputs are one contiguous block of 64-bit limbs (cash, then a
+/// fixed number of collateral slots <c>maxCollaterals</c>, then position slots <c>maxPositions</c> holding |size|,
+/// open notional and funding snapshot), with a parallel block of bytes (entry counts, asset and market ids, the
+/// sign of each size). Results are limb sums (equity, initial equity, maintenance and initial margin), status and
+/// margin ratio. An account whose state does not fit (more entries, or a value outside the fast-path bounds) is kept
+/// as an <see cref="AccountState"/> and computed on the 256-bit path.</para>
+/// <para>Exactness: the fast path (<c>RiskKernel</c>) computes the same integers as <see cref="Margin.ComputeHealth"/>.
+/// It answers only when every quotient is below 2^117 and the stored values are inside the bounds that make every
+/// sum safe (checked, never assumed); anything else falls back to the exact 256-bit path for that account, which
+/// also reports a contract revert as <see cref="AccountStatus.Reverts"/>.</para>
 /// <para>Per tick, everything that depends only on the price (price, funding index with pending accrual, the
-/// market's fractions) is computed once per market/asset; an account is then a pass over its own slots.</para>
+/// market's fractions) is computed once per market/asset; an account is then a pass over its own slots. A price,
+/// funding or timestamp change recomputes only the terms of the markets and assets it changed (the old term is
+/// recomputed from the previous tick and subtracted), for the accounts exposed to them.</para>
 /// </summary>
 public sealed class RiskBook
 {
+    private enum ResultKind : byte
+    {
+        None = 0,
+        Fast = 1,
+        Exact = 2,
+        Reverts = 3,
+    }
+
     private readonly RiskConfig _cfg;
     private readonly int _c, _p;
+    private readonly int _ds, _ms; // limbs and meta bytes per account
+    private readonly int _posOff; // first position limb within an account block
     private int _capacity;
 
     // account data
     private bool[] _present;
     private bool[] _wide;
     private AccountState?[] _wideState;
-    private Int128[] _cash;
-    private byte[] _collCount, _posCount;
-    private byte[] _collAsset, _posMarket;
-    private UInt128[] _collBal;
-    private Int128[] _posSize, _posOn, _posSnap;
+    private ulong[] _data; // per account: cash(2), collateral balances (2 each), positions (|size| 2, openNotional 2, snapshot 2)
+    private byte[] _meta; // per account: collateral count, position count, asset ids, market ids (bit 7 = short)
     private UInt128[] _exposure; // bit per price slot
 
     // results
-    private Health[] _health;
+    private ulong[] _sums; // 8 limbs per account, valid for ResultKind.Fast
+    private ResultKind[] _kind;
+    private Health[]? _exactHealth; // for ResultKind.Exact, allocated on first use
     private long[] _ratio;
     private AccountStatus[] _status;
 
@@ -50,32 +63,17 @@ public sealed class RiskBook
     private readonly IndexedMinHeap _heap;
     private long _exactCount;
 
-    /// <summary>How many account evaluations took the 256-bit path since the book was created.</summary>
-    public long ExactPathCount => Interlocked.Read(ref _exactCount);
-
     // tick state
     private readonly UInt256[] _prices;
     private readonly FundingState[] _funding;
     private ulong _timestamp;
-    private RiskContext? _ctx;
-    private readonly AssetTick[] _assetTick;
-    private readonly MarketTick[] _marketTick;
+    private bool _stateSet;
+    private RiskContext? _ctx; // built on demand from the state above
+    private readonly AssetTick[] _at, _atPrev;
+    private readonly MarketTick[] _mt, _mtPrev;
 
-    private struct AssetTick
-    {
-        public UInt128 Price;
-        public ulong MaintenanceWeight, InitialWeight;
-        public bool Fast;
-    }
-
-    private struct MarketTick
-    {
-        public UInt128 Price;
-        public Int128 Index;
-        public ulong Mmf, Imf;
-        public UInt128 MinMargin;
-        public bool Fast;
-    }
+    /// <summary>How many account evaluations took the 256-bit path since the book was created.</summary>
+    public long ExactPathCount => Interlocked.Read(ref _exactCount);
 
     /// <summary>Creates a book.</summary>
     public RiskBook(RiskConfig config, int capacity, int maxCollaterals = 4, int maxPositions = 8)
@@ -86,15 +84,17 @@ public sealed class RiskBook
         _cfg = config;
         _c = maxCollaterals;
         _p = maxPositions;
+        _posOff = 2 + 2 * _c;
+        _ds = _posOff + 6 * _p;
+        _ms = 2 + _c + _p;
         _present = [];
         _wide = [];
         _wideState = [];
-        _cash = [];
-        _collCount = _posCount = _collAsset = _posMarket = [];
-        _collBal = [];
-        _posSize = _posOn = _posSnap = [];
+        _data = [];
+        _meta = [];
         _exposure = [];
-        _health = [];
+        _sums = [];
+        _kind = [];
         _ratio = [];
         _status = [];
         _memberPos = new int[config.PriceSlotCount][];
@@ -108,16 +108,24 @@ public sealed class RiskBook
         _heap = new IndexedMinHeap(0);
         _prices = new UInt256[config.PriceSlotCount];
         _funding = new FundingState[config.MarketCount];
-        _assetTick = new AssetTick[config.AssetCount];
-        _marketTick = new MarketTick[config.MarketCount];
+        _at = new AssetTick[config.AssetCount];
+        _atPrev = new AssetTick[config.AssetCount];
+        _mt = new MarketTick[config.MarketCount];
+        _mtPrev = new MarketTick[config.MarketCount];
         Grow(Math.Max(capacity, 1));
     }
 
     /// <summary>The configuration.</summary>
     public RiskConfig Config => _cfg;
 
-    /// <summary>The current context (prices, funding, timestamp), or null before <see cref="SetMarketState"/>.</summary>
-    public RiskContext? Context => _ctx;
+    /// <summary>
+    /// The current context (prices, funding, timestamp), or null before <see cref="SetMarketState"/>. Built on first
+    /// access after a change and immutable: a caller may keep it while the book moves on.
+    /// </summary>
+    public RiskContext? Context => _stateSet ? EnsureContext() : null;
+
+    /// <summary>The timestamp the funding indices are accrued to (see <see cref="RiskContext.Timestamp"/>).</summary>
+    public ulong Timestamp => _timestamp;
 
     /// <summary>Number of account ids the arrays hold.</summary>
     public int Capacity => _capacity;
@@ -132,17 +140,12 @@ public sealed class RiskBook
         Array.Resize(ref _present, n);
         Array.Resize(ref _wide, n);
         Array.Resize(ref _wideState, n);
-        Array.Resize(ref _cash, n);
-        Array.Resize(ref _collCount, n);
-        Array.Resize(ref _posCount, n);
-        Array.Resize(ref _collAsset, n * _c);
-        Array.Resize(ref _collBal, n * _c);
-        Array.Resize(ref _posMarket, n * _p);
-        Array.Resize(ref _posSize, n * _p);
-        Array.Resize(ref _posOn, n * _p);
-        Array.Resize(ref _posSnap, n * _p);
+        Array.Resize(ref _data, n * _ds);
+        Array.Resize(ref _meta, n * _ms);
         Array.Resize(ref _exposure, n);
-        Array.Resize(ref _health, n);
+        Array.Resize(ref _sums, n * 8);
+        Array.Resize(ref _kind, n);
+        if (_exactHealth is not null) Array.Resize(ref _exactHealth, n);
         Array.Resize(ref _ratio, n);
         Array.Resize(ref _status, n);
         for (int s = 0; s < _memberPos.Length; s++)
@@ -164,78 +167,129 @@ public sealed class RiskBook
         prices.CopyTo(_prices);
         funding.CopyTo(_funding);
         _timestamp = timestamp;
-        RebuildTicks();
+        _stateSet = true;
+        _ctx = null;
+        FillTicks(_prices, _funding, _timestamp, _at, _mt);
         if (parallel) SweepParallel();
         else Sweep();
     }
 
-    /// <summary>One oracle price changed: recomputes only the accounts exposed to that slot.</summary>
+    /// <summary>One oracle price changed: recomputes only the accounts exposed to that slot. Returns how many.</summary>
     public int UpdatePrice(int slot, UInt256 price)
     {
+        RequireState();
+        if ((uint)slot >= (uint)_prices.Length) throw new ArgumentOutOfRangeException(nameof(slot));
         _prices[slot] = price;
-        RebuildTicks();
-        return RecomputeSlot(slot);
+        return Retick(slot, -1);
     }
 
-    /// <summary>A market's stored funding state changed (accrual or new rate): recomputes that market's exposed accounts.</summary>
+    /// <summary>A market's stored funding state changed (accrual or new rate): recomputes that market's exposed accounts. Returns how many.</summary>
     public int UpdateFunding(int marketId, FundingState funding)
     {
+        RequireState();
+        if ((uint)marketId >= (uint)_funding.Length) throw new ArgumentOutOfRangeException(nameof(marketId));
         _funding[marketId] = funding;
-        RebuildTicks();
-        return RecomputeSlot(_cfg.Markets[marketId].PriceSlot);
+        return Retick(_cfg.Markets[marketId].PriceSlot, marketId);
     }
 
-    private int RecomputeSlot(int slot)
+    /// <summary>
+    /// Moves the timestamp the funding indices are accrued to (the next block's) without changing prices or stored
+    /// funding states. Only markets whose index changes (a non-zero rate) are recomputed, for the accounts exposed
+    /// to them. Returns how many accounts were recomputed.
+    /// </summary>
+    public int SetTimestamp(ulong timestamp)
     {
+        RequireState();
+        if (timestamp == _timestamp) return 0;
+        _timestamp = timestamp;
+        _ctx = null;
+        Array.Copy(_mt, _mtPrev, _mt.Length);
+        ulong changedMarkets = 0;
+        UInt128 slots = UInt128.Zero;
+        for (int m = 0; m < _mt.Length; m++)
+        {
+            MarketParams k = _cfg.Markets[m];
+            _mt[m] = MarketTick.Of(k, _funding[m], _prices[k.PriceSlot], timestamp);
+            if (!_mt[m].SameAs(in _mtPrev[m]))
+            {
+                changedMarkets |= 1UL << m;
+                slots |= UInt128.One << k.PriceSlot;
+            }
+        }
+        if (changedMarkets == 0) return 0;
+        Array.Copy(_at, _atPrev, _at.Length);
+        int count = 0;
+        for (int id = 0; id < _capacity; id++)
+        {
+            if (!_present[id] || (_exposure[id] & slots) == UInt128.Zero) continue;
+            RecomputeChanged(id, 0, changedMarkets);
+            _heap.Set(id, _ratio[id]);
+            count++;
+        }
+        return count;
+    }
+
+    private void RequireState()
+    {
+        if (!_stateSet) throw new InvalidOperationException("market state not set");
+    }
+
+    /// <summary>Recomputes the ticks of one slot (or only one market on it) and the exposed accounts' changed terms.</summary>
+    private int Retick(int slot, int onlyMarket)
+    {
+        _ctx = null;
+        Array.Copy(_at, _atPrev, _at.Length);
+        Array.Copy(_mt, _mtPrev, _mt.Length);
+        ulong changedAssets = 0, changedMarkets = 0;
+        if (onlyMarket < 0)
+        {
+            for (int i = 1; i < _at.Length; i++)
+            {
+                AssetParams a = _cfg.Assets[i];
+                if (a.PriceSlot != slot) continue;
+                _at[i] = AssetTick.Of(a, _prices[slot]);
+                if (!_at[i].SameAs(in _atPrev[i])) changedAssets |= 1UL << i;
+            }
+        }
+        for (int m = 0; m < _mt.Length; m++)
+        {
+            MarketParams k = _cfg.Markets[m];
+            if (k.PriceSlot != slot || (onlyMarket >= 0 && m != onlyMarket)) continue;
+            _mt[m] = MarketTick.Of(k, _funding[m], _prices[slot], _timestamp);
+            if (!_mt[m].SameAs(in _mtPrev[m])) changedMarkets |= 1UL << m;
+        }
         int n = _memberCount[slot];
+        if ((changedAssets | changedMarkets) == 0) return n;
         int[] members = _members[slot];
-        for (int i = 0; i < n; i++) Recompute(members[i], updateHeap: true);
+        for (int i = 0; i < n; i++)
+        {
+            int id = members[i];
+            RecomputeChanged(id, changedAssets, changedMarkets);
+            _heap.Set(id, _ratio[id]);
+        }
         return n;
     }
 
-    private void RebuildTicks()
+    private void FillTicks(ReadOnlySpan<UInt256> prices, ReadOnlySpan<FundingState> funding, ulong timestamp, AssetTick[] at, MarketTick[] mt)
     {
-        _ctx = new RiskContext(_cfg, _funding, _prices, _timestamp);
-        FillTicks(_ctx, _assetTick, _marketTick);
-    }
-
-    private void FillTicks(RiskContext ctx, AssetTick[] at, MarketTick[] mt)
-    {
-        ReadOnlySpan<UInt256> prices = ctx.Prices;
         for (int i = 1; i < _cfg.AssetCount; i++)
         {
             AssetParams a = _cfg.Assets[i];
-            UInt256 p = prices[a.PriceSlot];
-            at[i] = new AssetTick
-            {
-                Price = (UInt128)p,
-                MaintenanceWeight = a.MaintenanceWeight,
-                InitialWeight = a.InitialWeight,
-                Fast = !p.IsZero && (p.u2 | p.u3) == 0,
-            };
+            at[i] = AssetTick.Of(a, prices[a.PriceSlot]);
         }
         for (int m = 0; m < _cfg.MarketCount; m++)
         {
             MarketParams k = _cfg.Markets[m];
-            UInt256 p = prices[k.PriceSlot];
-            bool fast = !p.IsZero && (p.u2 | p.u3) == 0 && ctx.IndexAvailable(m);
-            Int128 idx = default;
-            if (fast)
-            {
-                Int256 i256 = ctx.Index(m);
-                fast = FitsInt128(i256);
-                idx = (Int128)i256;
-            }
-            mt[m] = new MarketTick
-            {
-                Price = (UInt128)p,
-                Index = idx,
-                Mmf = k.MaintenanceMarginFraction,
-                Imf = k.InitialMarginFraction,
-                MinMargin = k.MinPositionMargin,
-                Fast = fast,
-            };
+            mt[m] = MarketTick.Of(k, funding[m], prices[k.PriceSlot], timestamp);
         }
+    }
+
+    private RiskContext EnsureContext()
+    {
+        RiskContext? ctx = Volatile.Read(ref _ctx);
+        if (ctx is not null) return ctx;
+        ctx = new RiskContext(_cfg, _funding, _prices, _timestamp);
+        return Interlocked.CompareExchange(ref _ctx, ctx, null) ?? ctx;
     }
 
     // ------------------------------------------------------------------ accounts
@@ -252,7 +306,12 @@ public sealed class RiskBook
         _wideState[id] = fits ? null : state.Clone();
         UInt128 exposure = ExposureOf(state);
         SetExposure(id, exposure);
-        if (_ctx is not null) Recompute(id, updateHeap: true);
+        _kind[id] = ResultKind.None;
+        if (_stateSet)
+        {
+            Compute(id, _at, _mt);
+            _heap.Set(id, _ratio[id]);
+        }
     }
 
     /// <summary>Removes an account.</summary>
@@ -273,18 +332,35 @@ public sealed class RiskBook
     {
         if (!Contains(id)) throw new KeyNotFoundException($"account {id}");
         if (_wide[id]) return _wideState[id]!.Clone();
-        var s = new AccountState(_cfg) { Cash = (Int256)_cash[id] };
-        int cb = id * _c, pb = id * _p;
-        for (int j = 0; j < _collCount[id]; j++) s.Collateral[_collAsset[cb + j]] = _collBal[cb + j];
-        for (int j = 0; j < _posCount[id]; j++)
+        ReadOnlySpan<ulong> d = _data.AsSpan(id * _ds, _ds);
+        ReadOnlySpan<byte> meta = _meta.AsSpan(id * _ms, _ms);
+        var s = new AccountState(_cfg) { Cash = Signed(d[0], d[1]) };
+        for (int j = 0; j < meta[0]; j++) s.Collateral[meta[2 + j]] = new UInt256(d[2 + 2 * j], d[3 + 2 * j], 0, 0);
+        for (int j = 0; j < meta[1]; j++)
         {
-            s.Positions[_posMarket[pb + j]] = new Position((Int256)_posSize[pb + j], (Int256)_posOn[pb + j], (Int256)_posSnap[pb + j]);
+            byte mb = meta[2 + _c + j];
+            int o = _posOff + 6 * j;
+            Int256 abs = new(d[o], d[o + 1], 0, 0);
+            s.Positions[mb & 0x7F] = new Position((mb & 0x80) != 0 ? -abs : abs, Signed(d[o + 2], d[o + 3]), Signed(d[o + 4], d[o + 5]));
         }
         return s;
     }
 
+    private static Int256 Signed(ulong lo, ulong hi)
+    {
+        ulong ext = (ulong)((long)hi >> 63);
+        return new Int256(lo, hi, ext, ext);
+    }
+
     /// <summary>The last computed health of an account.</summary>
-    public Health HealthOf(int id) => _health[id];
+    public Health HealthOf(int id) => _kind[id] switch
+    {
+        ResultKind.Fast => SumsOf(id).ToHealth(),
+        ResultKind.Exact => _exactHealth![id],
+        _ => default,
+    };
+
+    private HealthSums SumsOf(int id) => Unsafe.As<ulong, HealthSums>(ref _sums[id * 8]);
 
     /// <summary>The last computed status of an account.</summary>
     public AccountStatus StatusOf(int id) => _status[id];
@@ -303,32 +379,41 @@ public sealed class RiskBook
 
     private bool StoreFast(int id, AccountState s)
     {
-        if (!FitsInt128(s.Cash)) return false;
-        int cb = id * _c, pb = id * _p;
+        if (!RiskKernel.FitsSigned(s.Cash, RiskKernel.CashBits)) return false;
+        Span<ulong> d = _data.AsSpan(id * _ds, _ds);
+        Span<byte> meta = _meta.AsSpan(id * _ms, _ms);
         int nc = 0, np = 0;
         for (int i = 1; i < s.Collateral.Length; i++)
         {
             UInt256 b = s.Collateral[i];
             if (b.IsZero) continue;
             if (nc == _c || (b.u2 | b.u3) != 0) return false;
-            _collAsset[cb + nc] = (byte)i;
-            _collBal[cb + nc] = (UInt128)b;
+            meta[2 + nc] = (byte)i;
+            d[2 + 2 * nc] = b.u0;
+            d[3 + 2 * nc] = b.u1;
             nc++;
         }
         for (int m = 0; m < s.Positions.Length; m++)
         {
             Position p = s.Positions[m];
             if (p.Size.IsZero) continue;
-            if (np == _p || !FitsInt128(p.Size) || !FitsInt128(p.OpenNotional) || !FitsInt128(p.FundingSnapshot)) return false;
-            _posMarket[pb + np] = (byte)m;
-            _posSize[pb + np] = (Int128)p.Size;
-            _posOn[pb + np] = (Int128)p.OpenNotional;
-            _posSnap[pb + np] = (Int128)p.FundingSnapshot;
+            if (np == _p || !FitsInt128(p.Size) || !RiskKernel.FitsSigned(p.OpenNotional, RiskKernel.CashBits)
+                || !RiskKernel.FitsSigned(p.FundingSnapshot, RiskKernel.IndexBits)) return false;
+            UInt256 abs = p.Size.UnsignedAbs;
+            int o = _posOff + 6 * np;
+            meta[2 + _c + np] = (byte)(m | (p.Size.IsNegative ? 0x80 : 0));
+            d[o] = abs.u0;
+            d[o + 1] = abs.u1;
+            d[o + 2] = p.OpenNotional.u0;
+            d[o + 3] = p.OpenNotional.u1;
+            d[o + 4] = p.FundingSnapshot.u0;
+            d[o + 5] = p.FundingSnapshot.u1;
             np++;
         }
-        _cash[id] = (Int128)s.Cash;
-        _collCount[id] = (byte)nc;
-        _posCount[id] = (byte)np;
+        d[0] = s.Cash.u0;
+        d[1] = s.Cash.u1;
+        meta[0] = (byte)nc;
+        meta[1] = (byte)np;
         return true;
     }
 
@@ -377,13 +462,15 @@ public sealed class RiskBook
     /// <summary>Recomputes every account on this thread and rebuilds the ratio order. Allocation-free.</summary>
     public void Sweep()
     {
-        ComputeRange(0, _capacity, _assetTick, _marketTick);
+        RequireState();
+        ComputeRange(0, _capacity);
         _heap.Rebuild(_ratio.AsSpan(0, _capacity), _present.AsSpan(0, _capacity));
     }
 
     /// <summary>Recomputes every account with Parallel.For over contiguous partitions, then rebuilds the order.</summary>
     public void SweepParallel(int partitions = 0)
     {
+        RequireState();
         int parts = partitions > 0 ? partitions : Environment.ProcessorCount * 4;
         int n = _capacity;
         int chunk = (n + parts - 1) / parts;
@@ -391,40 +478,149 @@ public sealed class RiskBook
         {
             int from = k * chunk;
             int to = Math.Min(n, from + chunk);
-            if (from < to) ComputeRange(from, to, _assetTick, _marketTick);
+            if (from < to) ComputeRange(from, to);
         });
         _heap.Rebuild(_ratio.AsSpan(0, _capacity), _present.AsSpan(0, _capacity));
     }
 
-    private void ComputeRange(int from, int to, AssetTick[] at, MarketTick[] mt)
+    private void ComputeRange(int from, int to)
     {
+        AssetTick[] at = _at;
+        MarketTick[] mt = _mt;
         for (int id = from; id < to; id++)
         {
-            if (!_present[id]) continue;
-            Health h;
-            AccountStatus st;
-            long ratio;
-            if (_wide[id] || !TryFast(id, at, mt, out h, out st, out ratio))
-            {
-                Interlocked.Increment(ref _exactCount);
-                st = Exact(id, _ctx!, out h);
-                ratio = st == AccountStatus.Reverts ? long.MinValue : h.MarginRatio;
-            }
-            else if (st == AccountStatus.Reverts)
-            {
-                st = h.Status;
-                ratio = h.MarginRatio;
-            }
-            _health[id] = h;
-            _status[id] = st;
-            _ratio[id] = ratio;
+            if (_present[id]) Compute(id, at, mt);
         }
     }
 
-    private void Recompute(int id, bool updateHeap)
+    /// <summary>Full evaluation of one account at the given ticks: the fast path, else the exact path.</summary>
+    private void Compute(int id, AssetTick[] at, MarketTick[] mt)
     {
-        ComputeRange(id, id + 1, _assetTick, _marketTick);
-        if (updateHeap) _heap.Set(id, _ratio[id]);
+        if (!_wide[id] && ComputeFast(id, at, mt, out HealthSums s))
+        {
+            StoreFastResult(id, in s);
+            return;
+        }
+        ComputeExact(id);
+    }
+
+    private void StoreFastResult(int id, in HealthSums s)
+    {
+        Unsafe.As<ulong, HealthSums>(ref _sums[id * 8]) = s;
+        _status[id] = RiskKernel.Classify(in s, out long ratio);
+        _ratio[id] = ratio;
+        _kind[id] = ResultKind.Fast;
+    }
+
+    private void ComputeExact(int id)
+    {
+        Interlocked.Increment(ref _exactCount);
+        AccountStatus st = Exact(id, EnsureContext(), out Health h);
+        if (st == AccountStatus.Reverts)
+        {
+            _kind[id] = ResultKind.Reverts;
+            _ratio[id] = long.MinValue;
+        }
+        else
+        {
+            Health[] store = _exactHealth ?? EnsureExactStore();
+            store[id] = h;
+            _kind[id] = ResultKind.Exact;
+            _ratio[id] = h.MarginRatio;
+        }
+        _status[id] = st;
+    }
+
+    private Health[] EnsureExactStore()
+    {
+        Interlocked.CompareExchange(ref _exactHealth, new Health[_capacity], null);
+        return _exactHealth!;
+    }
+
+    /// <summary>
+    /// Recomputes the terms of the changed assets and markets only (new term minus the same term at the previous
+    /// tick). Accounts not on the fast path, or whose terms leave it, are recomputed in full.
+    /// </summary>
+    private void RecomputeChanged(int id, ulong changedAssets, ulong changedMarkets)
+    {
+        if (_kind[id] != ResultKind.Fast || _wide[id] || !DeltaFast(id, changedAssets, changedMarkets, out HealthSums s))
+        {
+            Compute(id, _at, _mt);
+            return;
+        }
+        StoreFastResult(id, in s);
+    }
+
+    private bool DeltaFast(int id, ulong changedAssets, ulong changedMarkets, out HealthSums s)
+    {
+        s = SumsOf(id);
+        ref ulong d = ref MemoryMarshal.GetArrayDataReference(_data);
+        d = ref Unsafe.Add(ref d, (nint)id * _ds);
+        ref byte meta = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_meta), (nint)id * _ms);
+        if (changedAssets != 0)
+        {
+            int nc = meta;
+            for (int j = 0; j < nc; j++)
+            {
+                int asset = Unsafe.Add(ref meta, 2 + j);
+                if ((changedAssets >> asset & 1) == 0) continue;
+                HealthSums old = default, now = default;
+                ulong b0 = Unsafe.Add(ref d, 2 + 2 * j), b1 = Unsafe.Add(ref d, 3 + 2 * j);
+                if (!RiskKernel.Collateral(in _atPrev[asset], b0, b1, ref old) || !RiskKernel.Collateral(in _at[asset], b0, b1, ref now)) return false;
+                s.Sub(in old);
+                s.Add(in now);
+            }
+        }
+        if (changedMarkets != 0)
+        {
+            int np = Unsafe.Add(ref meta, 1);
+            ref byte pm = ref Unsafe.Add(ref meta, 2 + _c);
+            for (int j = 0; j < np; j++)
+            {
+                byte mb = Unsafe.Add(ref pm, j);
+                int market = mb & 0x7F;
+                if ((changedMarkets >> market & 1) == 0) continue;
+                ulong neg = (ulong)-(long)(mb >> 7);
+                ref ulong q = ref Unsafe.Add(ref d, _posOff + 6 * j);
+                HealthSums old = default, now = default;
+                if (!PositionTerm(in _mtPrev[market], ref q, neg, ref old) || !PositionTerm(in _mt[market], ref q, neg, ref now)) return false;
+                s.Sub(in old);
+                s.Add(in now);
+            }
+        }
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool PositionTerm(in MarketTick m, ref ulong q, ulong neg, ref HealthSums s) =>
+        RiskKernel.Position(in m, q, Unsafe.Add(ref q, 1), neg, Unsafe.Add(ref q, 2), Unsafe.Add(ref q, 3),
+            Unsafe.Add(ref q, 4), Unsafe.Add(ref q, 5), ref s);
+
+    private bool ComputeFast(int id, AssetTick[] at, MarketTick[] mt, out HealthSums s)
+    {
+        ref ulong d = ref MemoryMarshal.GetArrayDataReference(_data);
+        d = ref Unsafe.Add(ref d, (nint)id * _ds);
+        ref byte meta = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_meta), (nint)id * _ms);
+        s = default;
+        s.E0 = s.J0 = d;
+        s.E1 = s.J1 = Unsafe.Add(ref d, 1);
+        int nc = meta;
+        for (int j = 0; j < nc; j++)
+        {
+            int asset = Unsafe.Add(ref meta, 2 + j);
+            if (!RiskKernel.Collateral(in at[asset], Unsafe.Add(ref d, 2 + 2 * j), Unsafe.Add(ref d, 3 + 2 * j), ref s)) return false;
+        }
+        int np = Unsafe.Add(ref meta, 1);
+        ref byte pm = ref Unsafe.Add(ref meta, 2 + _c);
+        ref ulong q = ref Unsafe.Add(ref d, _posOff);
+        for (int j = 0; j < np; j++)
+        {
+            byte mb = Unsafe.Add(ref pm, j);
+            ulong neg = (ulong)-(long)(mb >> 7);
+            if (!PositionTerm(in mt[mb & 0x7F], ref q, neg, ref s)) return false;
+            q = ref Unsafe.Add(ref q, 6);
+        }
+        return true;
     }
 
     private AccountStatus Exact(int id, RiskContext ctx, out Health h)
@@ -447,151 +643,6 @@ public sealed class RiskBook
         }
     }
 
-    private bool TryFast(int id, AssetTick[] at, MarketTick[] mt, out Health h, out AccountStatus status, out long ratio)
-    {
-        h = default;
-        status = AccountStatus.Reverts;
-        ratio = long.MinValue;
-        Int128 eq = _cash[id], ieq = eq;
-        UInt128 im = UInt128.Zero, mm = UInt128.Zero;
-        int cb = id * _c;
-        int nc = _collCount[id];
-        for (int j = 0; j < nc; j++)
-        {
-            if (!CollateralTerm(in at[_collAsset[cb + j]], _collBal[cb + j], ref eq, ref ieq)) return false;
-        }
-        int pb = id * _p;
-        int np = _posCount[id];
-        for (int j = 0; j < np; j++)
-        {
-            if (!PositionTerm(in mt[_posMarket[pb + j]], _posSize[pb + j], _posOn[pb + j], _posSnap[pb + j], ref eq, ref ieq, ref mm, ref im)) return false;
-        }
-        h = new Health((Int256)eq, (Int256)ieq, (UInt256)im, (UInt256)mm);
-        if (mm > Int128MaxU || im > Int128MaxU) return true; // status from the 256-bit values
-        Int128 mmS = (Int128)mm;
-        if (eq < 0) status = AccountStatus.Insolvent;
-        else if (eq < mmS) status = eq == 0 || (UInt128)eq * 2 < mm ? AccountStatus.Deep : AccountStatus.Liquidatable;
-        else status = ieq < (Int128)im ? AccountStatus.Restricted : AccountStatus.Healthy;
-        UInt128 mag = (UInt128)(eq < 0 ? -eq : eq); // eq > Int128.MinValue: Add/Sub reject the wrap
-        if (mm == UInt128.Zero)
-        {
-            ratio = eq < 0 ? -long.MaxValue : long.MaxValue;
-        }
-        else if (FastWad.Hi(mag) < (1UL << 34))
-        {
-            // mag < 2^98, so mag·1e9 < 2^128
-            UInt128 num = mag * (UInt128)(ulong)Health.RatioScale;
-            UInt128 qr = UInt128.DivRem(num, mm).Quotient;
-            bool exact = qr * mm == num;
-            if (eq >= 0) ratio = qr > (UInt128)(ulong)long.MaxValue ? long.MaxValue : (long)(ulong)qr;
-            else
-            {
-                UInt128 up = exact ? qr : qr + 1;
-                ratio = up > (UInt128)(ulong)long.MaxValue ? -long.MaxValue : -(long)(ulong)up;
-            }
-        }
-        else
-        {
-            ratio = h.MarginRatio;
-        }
-        return true;
-    }
-
-    /// <summary>One collateral entry (own method: keeps the JIT's inlining budget for the arithmetic).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool CollateralTerm(in AssetTick a, UInt128 bal, ref Int128 eq, ref Int128 ieq)
-    {
-        if (!a.Fast) return false;
-        if (!FastWad.TryMulDiv(bal, a.Price, out UInt128 raw, out _)) return false;
-        return FastWad.TryMulDiv64(raw, a.MaintenanceWeight, out UInt128 mv, out _)
-            && FastWad.TryMulDiv64(raw, a.InitialWeight, out UInt128 iv, out _)
-            && AddU(ref eq, mv) && AddU(ref ieq, iv);
-    }
-
-    /// <summary>One position: pnl (value − open notional − funding owed) and the two requirements.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool PositionTerm(in MarketTick m, Int128 size, Int128 openNotional, Int128 snap, ref Int128 eq, ref Int128 ieq, ref UInt128 mm, ref UInt128 im)
-    {
-        if (!m.Fast) return false;
-        bool neg = size < 0;
-        if (size == Int128MinS) return false;
-        UInt128 abs = (UInt128)(neg ? -size : size);
-        if (!FastWad.TryMulDiv(abs, m.Price, out UInt128 q, out bool inexact)) return false;
-        UInt128 notional = inexact ? q + 1 : q;
-        if (notional == UInt128.Zero && inexact) return false; // wrapped
-        // value = floor(size*p/WAD): +q for longs, -ceil for shorts
-        if (notional > Int128MaxU) return false;
-        Int128 value = neg ? -(Int128)notional : (Int128)q;
-        if (!Sub(value, openNotional, out Int128 pnl)) return false;
-        if (m.Index != snap && !SubFunding(m.Index, snap, abs, neg, ref pnl)) return false;
-        if (!Add(ref eq, pnl) || !Add(ref ieq, pnl)) return false;
-        if (!FastWad.TryMulDiv64(notional, m.Mmf, out UInt128 mq, out bool mi)) return false;
-        if (!FastWad.TryMulDiv64(notional, m.Imf, out UInt128 iq, out bool ii)) return false;
-        return AddU(ref mm, mq, mi, m.MinMargin) && AddU(ref im, iq, ii, m.MinMargin);
-    }
-
-    /// <summary>pnl −= ceil(size·(index − snap)/WAD).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool SubFunding(Int128 index, Int128 snap, UInt128 abs, bool neg, ref Int128 pnl)
-    {
-        if (!Sub(index, snap, out Int128 delta) || delta == Int128MinS) return false;
-        bool dneg = delta < 0;
-        UInt128 absD = (UInt128)(dneg ? -delta : delta);
-        if (!FastWad.TryMulDiv(abs, absD, out UInt128 fq, out bool finexact)) return false;
-        Int128 owed;
-        if (neg == dneg)
-        {
-            UInt128 up = finexact ? fq + 1 : fq;
-            if (up > Int128MaxU) return false;
-            owed = (Int128)up;
-        }
-        else
-        {
-            if (fq > Int128MaxU) return false;
-            owed = -(Int128)fq;
-        }
-        return Sub(pnl, owed, out pnl);
-    }
-
-    private static readonly Int128 Int128MinS = new(1UL << 63, 0);
-    private static readonly UInt128 Int128MaxU = new(long.MaxValue, ulong.MaxValue);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool AddU(ref Int128 acc, UInt128 v)
-    {
-        if (v > Int128MaxU) return false;
-        return Add(ref acc, (Int128)v);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Add(ref Int128 acc, Int128 v)
-    {
-        Int128 r = acc + v;
-        if (((acc ^ r) & (v ^ r)) < 0) return false;
-        acc = r;
-        return true;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Sub(Int128 a, Int128 b, out Int128 r)
-    {
-        r = a - b;
-        return ((a ^ b) & (a ^ r)) >= 0;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool AddU(ref UInt128 acc, UInt128 q, bool roundUp, UInt128 min)
-    {
-        UInt128 t = q + (roundUp ? UInt128.One : UInt128.Zero);
-        if (t < q) return false;
-        UInt128 u = t + min;
-        if (u < t) return false;
-        UInt128 r = acc + u;
-        if (r < acc) return false;
-        acc = r;
-        return true;
-    }
-
     internal static bool FitsInt128(Int256 x)
     {
         ulong s = (long)x.u1 < 0 ? ulong.MaxValue : 0UL;
@@ -608,20 +659,18 @@ public sealed class RiskBook
     /// </summary>
     public List<ShockHit> Shock(ReadOnlySpan<(int Slot, int Bps)> shocks)
     {
-        if (_ctx is null) throw new InvalidOperationException("market state not set");
+        RequireState();
         UInt256[] prices = (UInt256[])_prices.Clone();
-        UInt128 touched = UInt128.Zero;
         foreach ((int slot, int bps) in shocks)
         {
             if (bps <= -10_000) throw new ArgumentOutOfRangeException(nameof(shocks), "bps must be > -10000");
             prices[slot] = UInt256.MulDiv(prices[slot], new UInt256((ulong)(10_000L + bps)), new UInt256(10_000UL));
             if (prices[slot].IsZero && !_prices[slot].IsZero) prices[slot] = UInt256.One; // an oracle never reports 0
-            touched |= UInt128.One << slot;
         }
         var ctx = new RiskContext(_cfg, _funding, prices, _timestamp);
         var at = new AssetTick[_cfg.AssetCount];
         var mt = new MarketTick[_cfg.MarketCount];
-        FillTicks(ctx, at, mt);
+        FillTicks(prices, _funding, _timestamp, at, mt);
         var hits = new List<ShockHit>();
         var seen = new HashSet<int>();
         foreach ((int slot, _) in shocks)
@@ -631,7 +680,16 @@ public sealed class RiskBook
             {
                 if (!seen.Add(id) || _status[id] >= AccountStatus.Liquidatable) continue;
                 Health h;
-                AccountStatus st = _wide[id] || !TryFast(id, at, mt, out h, out _, out _) ? Exact(id, ctx, out h) : h.Status;
+                AccountStatus st;
+                if (!_wide[id] && ComputeFast(id, at, mt, out HealthSums s))
+                {
+                    h = s.ToHealth();
+                    st = RiskKernel.Classify(in s, out _);
+                }
+                else
+                {
+                    st = Exact(id, ctx, out h);
+                }
                 if (st is >= AccountStatus.Liquidatable and < AccountStatus.Reverts) hits.Add(new ShockHit(id, h, h.MaintenanceShortfall));
             }
         }
@@ -641,7 +699,7 @@ public sealed class RiskBook
     /// <summary>Isolated versus cross margin need of an account at the current state (see <see cref="Margin.IsolatedVersusCross"/>).</summary>
     public (UInt256 Isolated, UInt256 Cross) IsolatedVersusCross(int id)
     {
-        if (_ctx is null) throw new InvalidOperationException("market state not set");
-        return Margin.IsolatedVersusCross(_ctx, GetAccount(id));
+        RequireState();
+        return Margin.IsolatedVersusCross(EnsureContext(), GetAccount(id));
     }
 }

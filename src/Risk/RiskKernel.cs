@@ -1,0 +1,408 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using CrossMargin.Ethereum.Numerics;
+
+namespace CrossMargin.Risk;
+
+/// <summary>What one collateral asset contributes at the current tick, as 64-bit limbs.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct AssetTick
+{
+    public ulong P0, P1; // price
+    public ulong Mw, Iw; // maintenance and initial weight
+    public bool Fast;
+
+    /// <summary>Fast-path factors of an asset at a price (Fast is false when the price is 0 or needs more than 128 bits).</summary>
+    public static AssetTick Of(AssetParams a, UInt256 price) => new()
+    {
+        P0 = price.u0,
+        P1 = price.u1,
+        Mw = a.MaintenanceWeight,
+        Iw = a.InitialWeight,
+        Fast = !price.IsZero && (price.u2 | price.u3) == 0,
+    };
+
+    public readonly bool SameAs(in AssetTick o) =>
+        ((P0 ^ o.P0) | (P1 ^ o.P1) | (Mw ^ o.Mw) | (Iw ^ o.Iw)) == 0 && Fast == o.Fast;
+}
+
+/// <summary>What one market contributes at the current tick (price and funding index with pending accrual), as 64-bit limbs.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct MarketTick
+{
+    public ulong P0, P1; // price
+    public ulong I0, I1; // funding index (two's complement, |index| < 2^126)
+    public ulong Mmf, Imf;
+    public ulong Min0, Min1; // minPositionMargin (< 2^120)
+    public bool Fast;
+    /// <summary>The contract's index for this market at the tick's timestamp, or null if computing it reverts.</summary>
+    public bool IndexOk;
+
+    /// <summary>
+    /// Fast-path factors of a market: Fast is false when the price is 0 or needs more than 128 bits, the index
+    /// computation reverts or the index is outside (−2^126, 2^126), or the minimum margin is 2^120 or more.
+    /// </summary>
+    public static MarketTick Of(MarketParams k, FundingState f, UInt256 price, ulong timestamp)
+    {
+        var t = new MarketTick
+        {
+            P0 = price.u0,
+            P1 = price.u1,
+            Mmf = k.MaintenanceMarginFraction,
+            Imf = k.InitialMarginFraction,
+            Min0 = (ulong)k.MinPositionMargin,
+            Min1 = (ulong)(k.MinPositionMargin >> 64),
+        };
+        Int256 index;
+        try
+        {
+            index = RiskContext.FundingIndexAt(f, price, timestamp);
+        }
+        catch (ArithmeticException)
+        {
+            return t;
+        }
+        catch (PriceUnavailableException)
+        {
+            return t;
+        }
+        t.IndexOk = true;
+        t.I0 = index.u0;
+        t.I1 = index.u1;
+        bool indexFits = RiskKernel.FitsSigned(index, 126);
+        t.Fast = !price.IsZero && (price.u2 | price.u3) == 0 && indexFits && t.Min1 < (1UL << 56);
+        return t;
+    }
+
+    public readonly bool SameAs(in MarketTick o) =>
+        ((P0 ^ o.P0) | (P1 ^ o.P1) | (I0 ^ o.I0) | (I1 ^ o.I1) | (Mmf ^ o.Mmf) | (Imf ^ o.Imf) | (Min0 ^ o.Min0) | (Min1 ^ o.Min1)) == 0
+        && Fast == o.Fast && IndexOk == o.IndexOk;
+
+    /// <summary>True when only the funding index differs from <paramref name="o"/> (price and parameters equal, both fast).</summary>
+    public readonly bool OnlyIndexDiffers(in MarketTick o) =>
+        Fast && o.Fast && ((P0 ^ o.P0) | (P1 ^ o.P1) | (Mmf ^ o.Mmf) | (Imf ^ o.Imf) | (Min0 ^ o.Min0) | (Min1 ^ o.Min1)) == 0;
+}
+
+/// <summary>Running totals of one account's health as 64-bit limbs (two's complement for the signed ones).</summary>
+internal struct HealthSums
+{
+    public ulong E0, E1; // equity
+    public ulong J0, J1; // initial equity
+    public ulong M0, M1; // maintenance margin
+    public ulong N0, N1; // initial margin
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Add(in HealthSums t)
+    {
+        RiskKernel.Add2(ref E0, ref E1, t.E0, t.E1);
+        RiskKernel.Add2(ref J0, ref J1, t.J0, t.J1);
+        RiskKernel.Add2(ref M0, ref M1, t.M0, t.M1);
+        RiskKernel.Add2(ref N0, ref N1, t.N0, t.N1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Sub(in HealthSums t)
+    {
+        RiskKernel.Sub2(ref E0, ref E1, t.E0, t.E1);
+        RiskKernel.Sub2(ref J0, ref J1, t.J0, t.J1);
+        RiskKernel.Sub2(ref M0, ref M1, t.M0, t.M1);
+        RiskKernel.Sub2(ref N0, ref N1, t.N0, t.N1);
+    }
+
+    public readonly Health ToHealth() => new(
+        new Int256(E0, E1, (ulong)((long)E1 >> 63), (ulong)((long)E1 >> 63)),
+        new Int256(J0, J1, (ulong)((long)J1 >> 63), (ulong)((long)J1 >> 63)),
+        new UInt256(N0, N1, 0, 0),
+        new UInt256(M0, M1, 0, 0));
+}
+
+/// <summary>
+/// The 128-bit fast path of the health computation on raw 64-bit limbs.
+/// <para>Exactness argument. Every <c>mulDiv</c> by WAD forms the full product of two 128-bit magnitudes and
+/// answers only when the product is below <c>(WAD >> 11)·2^128 ≤ WAD·2^117</c>, so every quotient (and every
+/// rounded-up quotient) is at most 2^117; otherwise the caller falls back to the exact 256-bit path. Stored inputs
+/// are bounded when an account is stored (|cash|, |openNotional| &lt; 2^118, |fundingSnapshot| &lt; 2^126) and tick
+/// factors per tick (|index| &lt; 2^126, minPositionMargin &lt; 2^120), so index − snapshot fits in 128 bits, every
+/// position's pnl is below 2^119 in magnitude, every collateral value below 2^117 and every requirement term below
+/// 2^121. With at most 64 collaterals and 64 positions, |equity| &lt; 2^126 and margins &lt; 2^127: the sums cannot
+/// overflow in 128-bit two's complement, in any order, so adding and subtracting terms (the incremental tick) gives
+/// the same integers as the contract's checked 256-bit sums, which cannot revert inside these bounds either.</para>
+/// </summary>
+internal static class RiskKernel
+{
+    private const ulong W = RiskMath.WadU64;
+
+    /// <summary>Products must stay below Lim·2^128 (≤ WAD·2^117): every quotient is below 2^117.</summary>
+    internal const ulong Lim = W >> 11;
+
+    /// <summary>Bound on |cash| and |openNotional| (bits).</summary>
+    internal const int CashBits = 118;
+
+    /// <summary>Bound on |fundingSnapshot| and |index| (bits).</summary>
+    internal const int IndexBits = 126;
+
+    /// <summary>True when |x| &lt; 2^bits (bits ≤ 127).</summary>
+    internal static bool FitsSigned(Int256 x, int bits)
+    {
+        if (!RiskBook.FitsInt128(x)) return false;
+        Int128 v = (Int128)x;
+        Int128 bound = Int128.One << bits;
+        return v < bound && v > -bound;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Add2(ref ulong a0, ref ulong a1, ulong b0, ulong b1)
+    {
+        ulong r0 = a0 + b0;
+        a1 = a1 + b1 + (r0 < b0 ? 1UL : 0UL);
+        a0 = r0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Sub2(ref ulong a0, ref ulong a1, ulong b0, ulong b1)
+    {
+        ulong r0 = a0 - b0;
+        a1 = a1 - b1 - (a0 < b0 ? 1UL : 0UL);
+        a0 = r0;
+    }
+
+    /// <summary>Negates (two's complement) when mask is all ones; identity when mask is zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void CondNeg(ref ulong x0, ref ulong x1, ulong mask)
+    {
+        ulong carry = (x0 == 0 ? 1UL : 0UL) & mask;
+        x0 = (x0 ^ mask) - mask;
+        x1 = (x1 ^ mask) + carry;
+    }
+
+    /// <summary>(a1:a0)·(b1:b0) as three limbs; false when the product is Lim·2^128 or more.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool Mul22(ulong a0, ulong a1, ulong b0, ulong b1, out ulong r0, out ulong r1, out ulong r2)
+    {
+        ulong h00 = Math.BigMul(a0, b0, out r0);
+        ulong h01 = Math.BigMul(a0, b1, out ulong l01);
+        ulong h10 = Math.BigMul(a1, b0, out ulong l10);
+        ulong h11 = Math.BigMul(a1, b1, out ulong l11);
+        ulong t = h00 + l01;
+        ulong c = t < l01 ? 1UL : 0UL;
+        r1 = t + l10;
+        c += r1 < l10 ? 1UL : 0UL;
+        ulong u = h01 + h10;
+        ulong c2 = u < h10 ? 1UL : 0UL;
+        ulong v = u + l11;
+        c2 += v < l11 ? 1UL : 0UL;
+        r2 = v + c;
+        c2 += r2 < c ? 1UL : 0UL;
+        return (h11 | c2) == 0 && r2 < Lim;
+    }
+
+    /// <summary>(a1:a0)·b as three limbs; false when the product is Lim·2^128 or more.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool Mul21(ulong a0, ulong a1, ulong b, out ulong r0, out ulong r1, out ulong r2)
+    {
+        ulong h0 = Math.BigMul(a0, b, out r0);
+        ulong h1 = Math.BigMul(a1, b, out ulong l1);
+        r1 = h0 + l1;
+        r2 = h1 + (r1 < l1 ? 1UL : 0UL);
+        return r2 < Lim;
+    }
+
+    /// <summary>floor(x/WAD) for x = x2:x1:x0 with x2 &lt; WAD; <paramref name="rnz"/> is 1 when the remainder is non-zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong DivW(ulong x2, ulong x1, ulong x0, out ulong q1, out ulong rnz)
+    {
+        ulong n2 = (x2 << 4) | (x1 >> 60);
+        ulong n1 = (x1 << 4) | (x0 >> 60);
+        q1 = FastWad.Div2By1(n2, n1, out ulong r);
+        ulong q0 = FastWad.Div2By1(r, x0 << 4, out ulong r0);
+        rnz = r0 != 0 ? 1UL : 0UL;
+        return q0;
+    }
+
+    /// <summary>
+    /// One collateral entry: floor(floor(bal·p/WAD)·weight/WAD) for both weights, added to equity and initial equity.
+    /// False when a bound is exceeded (nothing is added).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool Collateral(in AssetTick a, ulong b0, ulong b1, ref HealthSums s)
+    {
+        if (!a.Fast || !Mul22(b0, b1, a.P0, a.P1, out ulong x0, out ulong x1, out ulong x2)) return false;
+        ulong r0 = DivW(x2, x1, x0, out ulong r1, out _);
+        if (!Mul21(r0, r1, a.Mw, out x0, out x1, out x2)) return false;
+        if (!Mul21(r0, r1, a.Iw, out ulong y0, out ulong y1, out ulong y2)) return false;
+        ulong m0 = DivW(x2, x1, x0, out ulong m1, out _);
+        ulong i0 = DivW(y2, y1, y0, out ulong i1, out _);
+        Add2(ref s.E0, ref s.E1, m0, m1);
+        Add2(ref s.J0, ref s.J1, i0, i1);
+        return true;
+    }
+
+    /// <summary>
+    /// One position (|size| = s1:s0, neg = all ones for a short): pnl = floor(size·p/WAD) − openNotional − fundingOwed
+    /// added to both equities, ceil(notional·fraction/WAD) + minPositionMargin added to each margin. False when a
+    /// bound is exceeded (the sums are then partially updated and must be discarded).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool Position(in MarketTick m, ulong s0, ulong s1, ulong neg, ulong on0, ulong on1, ulong sn0, ulong sn1, ref HealthSums s)
+    {
+        if (!m.Fast || !Mul22(s0, s1, m.P0, m.P1, out ulong x0, out ulong x1, out ulong x2)) return false;
+        ulong q0 = DivW(x2, x1, x0, out ulong q1, out ulong rnz);
+        // notional = ceil = q + rnz; value = long ? q : −notional
+        ulong n0 = q0 + rnz;
+        ulong n1 = q1 + (n0 < rnz ? 1UL : 0UL);
+        if (!Mul21(n0, n1, m.Mmf, out x0, out x1, out x2)) return false;
+        if (!Mul21(n0, n1, m.Imf, out ulong y0, out ulong y1, out ulong y2)) return false;
+        ulong v0 = q0 + (rnz & neg);
+        ulong v1 = q1 + (v0 < (rnz & neg) ? 1UL : 0UL);
+        CondNeg(ref v0, ref v1, neg);
+        Sub2(ref v0, ref v1, on0, on1);
+        // funding owed: delta = index − snapshot; owed = ceil(size·delta/WAD) (signed ceil)
+        ulong d0 = m.I0, d1 = m.I1;
+        Sub2(ref d0, ref d1, sn0, sn1);
+        if ((d0 | d1) != 0)
+        {
+            ulong dneg = (ulong)((long)d1 >> 63);
+            CondNeg(ref d0, ref d1, dneg);
+            if (!Mul22(s0, s1, d0, d1, out ulong f0, out ulong f1, out ulong f2)) return false;
+            ulong o0 = DivW(f2, f1, f0, out ulong o1, out ulong frnz);
+            // same signs: the account pays ceil; opposite: it receives floor
+            ulong diff = neg ^ dneg;
+            ulong up = frnz & ~diff;
+            o0 += up;
+            o1 += o0 < up ? 1UL : 0UL;
+            CondNeg(ref o0, ref o1, diff);
+            Sub2(ref v0, ref v1, o0, o1);
+        }
+        Add2(ref s.E0, ref s.E1, v0, v1);
+        Add2(ref s.J0, ref s.J1, v0, v1);
+        ulong a0 = DivW(x2, x1, x0, out ulong a1, out ulong arnz);
+        ulong b0 = DivW(y2, y1, y0, out ulong b1, out ulong brnz);
+        Add2(ref a0, ref a1, m.Min0 + arnz, m.Min1 + (m.Min0 + arnz < arnz ? 1UL : 0UL));
+        Add2(ref b0, ref b1, m.Min0 + brnz, m.Min1 + (m.Min0 + brnz < brnz ? 1UL : 0UL));
+        Add2(ref s.M0, ref s.M1, a0, a1);
+        Add2(ref s.N0, ref s.N1, b0, b1);
+        return true;
+    }
+
+    /// <summary>
+    /// Status and margin ratio from fast-path sums (|equity| &lt; 2^127, 0 ≤ margins &lt; 2^127), identical to
+    /// <see cref="Health.Status"/> and <see cref="Health.MarginRatio"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static AccountStatus Classify(in HealthSums s, out long ratio)
+    {
+        Int128 eq = new(s.E1, s.E0), ieq = new(s.J1, s.J0);
+        Int128 mm = new(s.M1, s.M0), im = new(s.N1, s.N0);
+        AccountStatus st;
+        if (eq < Int128.Zero) st = AccountStatus.Insolvent;
+        else if (eq < mm) st = eq == Int128.Zero || (eq << 1) < mm ? AccountStatus.Deep : AccountStatus.Liquidatable;
+        else st = ieq < im ? AccountStatus.Restricted : AccountStatus.Healthy;
+        ratio = Ratio(s.E0, s.E1, s.M0, s.M1);
+        return st;
+    }
+
+    private const ulong RatioScale = (ulong)Health.RatioScale;
+    private const double Two64 = 18446744073709551616.0;
+
+    /// <summary>
+    /// floor(equity·1e9/MM) (ceil toward −∞ for negative equity, i.e. −ceil(|equity|·1e9/MM)), clamped to ±long.MaxValue,
+    /// exactly as <see cref="Health.MarginRatio"/>. A double-precision estimate of the quotient, corrected twice with
+    /// exact 192-bit remainders, so no 128-bit division is needed.
+    /// </summary>
+    internal static long Ratio(ulong e0, ulong e1, ulong m0, ulong m1)
+    {
+        ulong negMask = (ulong)((long)e1 >> 63);
+        if ((m0 | m1) == 0) return negMask != 0 ? -long.MaxValue : long.MaxValue;
+        CondNeg(ref e0, ref e1, negMask);
+        // num = |equity|·1e9 (< 2^157)
+        ulong h0 = Math.BigMul(e0, RatioScale, out ulong n0);
+        ulong h1 = Math.BigMul(e1, RatioScale, out ulong l1);
+        ulong n1 = h0 + l1;
+        ulong n2 = h1 + (n1 < l1 ? 1UL : 0UL);
+        // num ≥ MM·2^63 ⇔ floor ≥ 2^63: clamped either way
+        ulong c2 = m1 >> 1, c1 = (m1 << 63) | (m0 >> 1), c0 = m0 << 63;
+        if (n2 > c2 || (n2 == c2 && (n1 > c1 || (n1 == c1 && n0 >= c0)))) return negMask != 0 ? -long.MaxValue : long.MaxValue;
+        // q = floor(num/MM) < 2^63. Estimate (relative error < 2^-50, so |q − q0| ≤ 2^13 + 1), then correct.
+        double dm = m1 * Two64 + m0;
+        double dn = (n2 * Two64 + n1) * Two64 + n0;
+        double qd = dn / dm;
+        ulong q = qd >= 9223372036854775807.0 ? long.MaxValue : (ulong)qd;
+        // r = num − q·MM (signed, |r| ≤ (2^13 + 2)·MM)
+        MulSub(n0, n1, n2, q, m0, m1, out ulong r0, out ulong r1, out ulong r2);
+        // second estimate of r/MM (|r/MM| ≤ 2^14, error < 2^-35): floor is off by at most one
+        ulong rneg = (ulong)((long)r2 >> 63);
+        ulong a0 = r0, a1 = r1, a2 = r2;
+        CondNeg3(ref a0, ref a1, ref a2, rneg);
+        double dr = (a2 * Two64 + a1) * Two64 + a0;
+        double delta = Math.Floor((rneg != 0 ? -dr : dr) / dm);
+        long q1 = (long)q + (long)delta;
+        q = q1 < 0 ? 0UL : (ulong)q1; // q ≥ 0, and q1 ≥ q − 1
+        MulSub(n0, n1, n2, q, m0, m1, out r0, out r1, out r2);
+        if ((long)r2 < 0)
+        {
+            q--;
+            Add3(ref r0, ref r1, ref r2, m0, m1);
+        }
+        else if (r2 != 0 || r1 > m1 || (r1 == m1 && r0 >= m0))
+        {
+            q++;
+            Sub3(ref r0, ref r1, ref r2, m0, m1);
+        }
+        if (negMask == 0) return q > long.MaxValue ? long.MaxValue : (long)q;
+        ulong upq = q + ((r0 | r1 | r2) != 0 ? 1UL : 0UL);
+        return upq > long.MaxValue ? -long.MaxValue : -(long)upq;
+    }
+
+    /// <summary>r = n − q·m (192-bit, wrapping).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MulSub(ulong n0, ulong n1, ulong n2, ulong q, ulong m0, ulong m1, out ulong r0, out ulong r1, out ulong r2)
+    {
+        ulong h0 = Math.BigMul(q, m0, out ulong p0);
+        ulong h1 = Math.BigMul(q, m1, out ulong l1);
+        ulong p1 = h0 + l1;
+        ulong p2 = h1 + (p1 < l1 ? 1UL : 0UL);
+        r0 = n0 - p0;
+        ulong b = n0 < p0 ? 1UL : 0UL;
+        ulong t = n1 - p1;
+        ulong b2 = n1 < p1 ? 1UL : 0UL;
+        r1 = t - b;
+        b2 |= t < b ? 1UL : 0UL;
+        r2 = n2 - p2 - b2;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CondNeg3(ref ulong x0, ref ulong x1, ref ulong x2, ulong mask)
+    {
+        ulong c0 = (x0 == 0 ? 1UL : 0UL) & mask;
+        ulong c1 = c0 & (x1 == 0 ? 1UL : 0UL);
+        x0 = (x0 ^ mask) - mask;
+        x1 = (x1 ^ mask) + c0;
+        x2 = (x2 ^ mask) + c1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add3(ref ulong r0, ref ulong r1, ref ulong r2, ulong m0, ulong m1)
+    {
+        ulong s0 = r0 + m0;
+        ulong c = s0 < m0 ? 1UL : 0UL;
+        ulong s1 = r1 + m1;
+        ulong c2 = s1 < m1 ? 1UL : 0UL;
+        ulong s1c = s1 + c;
+        c2 += s1c < c ? 1UL : 0UL;
+        r0 = s0;
+        r1 = s1c;
+        r2 += c2;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Sub3(ref ulong r0, ref ulong r1, ref ulong r2, ulong m0, ulong m1)
+    {
+        ulong b = r0 < m0 ? 1UL : 0UL;
+        r0 -= m0;
+        ulong t = r1 - m1;
+        ulong b2 = r1 < m1 ? 1UL : 0UL;
+        b2 |= t < b ? 1UL : 0UL;
+        r1 = t - b;
+        r2 -= b2;
+    }
+}
