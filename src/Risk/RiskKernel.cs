@@ -4,43 +4,66 @@ using CrossMargin.Ethereum.Numerics;
 
 namespace CrossMargin.Risk;
 
-/// <summary>What one collateral asset contributes at the current tick, as 64-bit limbs.</summary>
+/// <summary>
+/// A multiplier m prepared for <c>floor(a·m/WAD)</c> without a division: F = floor(m·2^k/WAD) with k chosen so that
+/// F &lt; 2^128 (k = min(127, 187 − bitlength(m))). For a &lt; 2^k, floor(a·F/2^k) is the quotient or one less
+/// (a·m/WAD − a·F/2^k &lt; a/2^k &lt; 1), and the exact remainder a·m − q·WAD &lt; 2·WAD is known from the low 64 bits.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct WadFactor
+{
+    public ulong F0, F1; // floor(m·2^k/WAD)
+    public ulong M0; // low limb of m
+    public int Sh; // k − 64, in 0..63
+
+    /// <summary>Prepares m; false when m ≥ 2^123 (k would be below 64).</summary>
+    public static bool TryOf(UInt256 m, out WadFactor f)
+    {
+        f = default;
+        int bits = m.BitLength;
+        int k = Math.Min(127, 187 - bits);
+        if (k < 64) return false;
+        UInt256 q = (m << k) / RiskMath.Wad;
+        f = new WadFactor { F0 = q.u0, F1 = q.u1, M0 = m.u0, Sh = k - 64 };
+        return true;
+    }
+}
+
+/// <summary>What one collateral asset contributes at the current tick, as 64-bit limbs and division-free factors.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct AssetTick
 {
-    public ulong P0, P1; // price
-    public ulong Mw, Iw; // maintenance and initial weight
+    public WadFactor Price, Mw, Iw;
+    public ulong P0, P1; // the price itself (for change detection)
     public bool Fast;
 
-    /// <summary>Fast-path factors of an asset at a price (Fast is false when the price is 0 or needs more than 128 bits).</summary>
-    public static AssetTick Of(AssetParams a, UInt256 price) => new()
+    /// <summary>Fast-path factors of an asset at a price (Fast is false when the price is 0 or 2^123 or more).</summary>
+    public static AssetTick Of(AssetParams a, UInt256 price)
     {
-        P0 = price.u0,
-        P1 = price.u1,
-        Mw = a.MaintenanceWeight,
-        Iw = a.InitialWeight,
-        Fast = !price.IsZero && (price.u2 | price.u3) == 0,
-    };
+        var t = new AssetTick { P0 = price.u0, P1 = price.u1 };
+        t.Fast = !price.IsZero && WadFactor.TryOf(price, out t.Price)
+            & WadFactor.TryOf(a.MaintenanceWeight, out t.Mw) & WadFactor.TryOf(a.InitialWeight, out t.Iw)
+            && (price.u2 | price.u3) == 0;
+        return t;
+    }
 
-    public readonly bool SameAs(in AssetTick o) =>
-        ((P0 ^ o.P0) | (P1 ^ o.P1) | (Mw ^ o.Mw) | (Iw ^ o.Iw)) == 0 && Fast == o.Fast;
+    public readonly bool SameAs(in AssetTick o) => ((P0 ^ o.P0) | (P1 ^ o.P1)) == 0 && Fast == o.Fast;
 }
 
-/// <summary>What one market contributes at the current tick (price and funding index with pending accrual), as 64-bit limbs.</summary>
+/// <summary>What one market contributes at the current tick (price and funding index with pending accrual), as 64-bit limbs and factors.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct MarketTick
 {
-    public ulong P0, P1; // price
+    public WadFactor Price, Mmf, Imf;
+    public ulong P0, P1; // the price itself (for change detection)
     public ulong I0, I1; // funding index (two's complement, |index| < 2^126)
-    public ulong Mmf, Imf;
     public ulong Min0, Min1; // minPositionMargin (< 2^120)
     public bool Fast;
-    /// <summary>The contract's index for this market at the tick's timestamp, or null if computing it reverts.</summary>
     public bool IndexOk;
 
     /// <summary>
-    /// Fast-path factors of a market: Fast is false when the price is 0 or needs more than 128 bits, the index
-    /// computation reverts or the index is outside (−2^126, 2^126), or the minimum margin is 2^120 or more.
+    /// Fast-path factors of a market: Fast is false when the price is 0 or 2^123 or more, the index computation
+    /// reverts or the index is outside (−2^126, 2^126), or the minimum margin is 2^120 or more.
     /// </summary>
     public static MarketTick Of(MarketParams k, FundingState f, UInt256 price, ulong timestamp)
     {
@@ -48,8 +71,6 @@ internal struct MarketTick
         {
             P0 = price.u0,
             P1 = price.u1,
-            Mmf = k.MaintenanceMarginFraction,
-            Imf = k.InitialMarginFraction,
             Min0 = (ulong)k.MinPositionMargin,
             Min1 = (ulong)(k.MinPositionMargin >> 64),
         };
@@ -69,18 +90,14 @@ internal struct MarketTick
         t.IndexOk = true;
         t.I0 = index.u0;
         t.I1 = index.u1;
-        bool indexFits = RiskKernel.FitsSigned(index, 126);
-        t.Fast = !price.IsZero && (price.u2 | price.u3) == 0 && indexFits && t.Min1 < (1UL << 56);
+        t.Fast = !price.IsZero && WadFactor.TryOf(price, out t.Price)
+            & WadFactor.TryOf(k.MaintenanceMarginFraction, out t.Mmf) & WadFactor.TryOf(k.InitialMarginFraction, out t.Imf)
+            && RiskKernel.FitsSigned(index, RiskKernel.IndexBits) && t.Min1 < (1UL << 56);
         return t;
     }
 
     public readonly bool SameAs(in MarketTick o) =>
-        ((P0 ^ o.P0) | (P1 ^ o.P1) | (I0 ^ o.I0) | (I1 ^ o.I1) | (Mmf ^ o.Mmf) | (Imf ^ o.Imf) | (Min0 ^ o.Min0) | (Min1 ^ o.Min1)) == 0
-        && Fast == o.Fast && IndexOk == o.IndexOk;
-
-    /// <summary>True when only the funding index differs from <paramref name="o"/> (price and parameters equal, both fast).</summary>
-    public readonly bool OnlyIndexDiffers(in MarketTick o) =>
-        Fast && o.Fast && ((P0 ^ o.P0) | (P1 ^ o.P1) | (Mmf ^ o.Mmf) | (Imf ^ o.Imf) | (Min0 ^ o.Min0) | (Min1 ^ o.Min1)) == 0;
+        ((P0 ^ o.P0) | (P1 ^ o.P1) | (I0 ^ o.I0) | (I1 ^ o.I1)) == 0 && Fast == o.Fast && IndexOk == o.IndexOk;
 }
 
 /// <summary>Running totals of one account's health as 64-bit limbs (two's complement for the signed ones).</summary>
@@ -196,27 +213,80 @@ internal static class RiskKernel
         return (h11 | c2) == 0 && r2 < Lim;
     }
 
-    /// <summary>(a1:a0)·b as three limbs; false when the product is Lim·2^128 or more.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool Mul21(ulong a0, ulong a1, ulong b, out ulong r0, out ulong r1, out ulong r2)
-    {
-        ulong h0 = Math.BigMul(a0, b, out r0);
-        ulong h1 = Math.BigMul(a1, b, out ulong l1);
-        r1 = h0 + l1;
-        r2 = h1 + (r1 < l1 ? 1UL : 0UL);
-        return r2 < Lim;
-    }
+    /// <summary>floor(2^187 / WAD) (just below 2^128): the reciprocal used by <see cref="DivW"/>.</summary>
+    internal const ulong R0 = 0x3AFF322E62439FCFUL, R1 = 0x9392EE8E921D5D07UL;
 
-    /// <summary>floor(x/WAD) for x = x2:x1:x0 with x2 &lt; WAD; <paramref name="rnz"/> is 1 when the remainder is non-zero.</summary>
+    /// <summary>
+    /// floor(x/WAD) for x = x2:x1:x0 &lt; WAD·2^117, without a division: q' = floor((x >> 59)·R/2^128) with
+    /// R = floor(2^187/WAD) is the quotient or one less (the dropped low bits are worth &lt; 0.58, R's truncation
+    /// &lt; 2^-10), and the remainder x − q'·WAD &lt; 2·WAD is exact in 64 bits. <paramref name="rnz"/> is 1 when the
+    /// remainder is non-zero.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static ulong DivW(ulong x2, ulong x1, ulong x0, out ulong q1, out ulong rnz)
     {
-        ulong n2 = (x2 << 4) | (x1 >> 60);
-        ulong n1 = (x1 << 4) | (x0 >> 60);
-        q1 = FastWad.Div2By1(n2, n1, out ulong r);
-        ulong q0 = FastWad.Div2By1(r, x0 << 4, out ulong r0);
-        rnz = r0 != 0 ? 1UL : 0UL;
+        ulong y0 = (x0 >> 59) | (x1 << 5);
+        ulong y1 = (x1 >> 59) | (x2 << 5);
+        ulong h00 = Math.BigMul(y0, R0, out ulong l00);
+        ulong h01 = Math.BigMul(y0, R1, out ulong l01);
+        ulong h10 = Math.BigMul(y1, R0, out ulong l10);
+        ulong h11 = Math.BigMul(y1, R1, out ulong l11);
+        _ = l00;
+        ulong t = h00 + l01;
+        ulong c = t < l01 ? 1UL : 0UL;
+        t += l10;
+        c += t < l10 ? 1UL : 0UL;
+        ulong u = h01 + h10;
+        ulong c2 = u < h10 ? 1UL : 0UL;
+        ulong q0 = u + l11;
+        c2 += q0 < l11 ? 1UL : 0UL;
+        q0 += c;
+        c2 += q0 < c ? 1UL : 0UL;
+        q1 = h11 + c2;
+        return Fix(x0, ref q0, ref q1, out rnz);
+    }
+
+    /// <summary>Given q' ∈ {q − 1, q} and the low limb of the dividend, returns q (low limb; q1 updated) and whether the remainder is non-zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Fix(ulong lowProduct, ref ulong q0, ref ulong q1, out ulong rnz)
+    {
+        ulong r = lowProduct - q0 * W; // exact: 0 ≤ r < 2·WAD
+        ulong up = r >= W ? 1UL : 0UL;
+        r -= W & (0UL - up);
+        q0 += up;
+        q1 += q0 < up ? 1UL : 0UL;
+        rnz = r != 0 ? 1UL : 0UL;
         return q0;
+    }
+
+    /// <summary>
+    /// floor(a·m/WAD) for a = a1:a0 and a prepared multiplier m (see <see cref="WadFactor"/>). False when a ≥ 2^k or
+    /// the quotient is 2^117 or more. <paramref name="rnz"/> is 1 when the division was inexact.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool MulDiv(in WadFactor f, ulong a0, ulong a1, out ulong q0, out ulong q1, out ulong rnz)
+    {
+        int sh = f.Sh;
+        ulong h00 = Math.BigMul(a0, f.F0, out _);
+        ulong h01 = Math.BigMul(a0, f.F1, out ulong l01);
+        ulong h10 = Math.BigMul(a1, f.F0, out ulong l10);
+        ulong h11 = Math.BigMul(a1, f.F1, out ulong l11);
+        ulong t = h00 + l01;
+        ulong c = t < l01 ? 1UL : 0UL;
+        ulong p1 = t + l10;
+        c += p1 < l10 ? 1UL : 0UL;
+        ulong u = h01 + h10;
+        ulong c2 = u < h10 ? 1UL : 0UL;
+        ulong p2 = u + l11;
+        c2 += p2 < l11 ? 1UL : 0UL;
+        p2 += c;
+        c2 += p2 < c ? 1UL : 0UL;
+        ulong p3 = h11 + c2;
+        // (p3:p2:p1) >> sh, 0 ≤ sh ≤ 63
+        q0 = (p1 >> sh) | ((p2 << 1) << (63 - sh));
+        q1 = (p2 >> sh) | ((p3 << 1) << (63 - sh));
+        Fix(a0 * f.M0, ref q0, ref q1, out rnz);
+        return ((a1 >> sh) | (q1 >> 53)) == 0;
     }
 
     /// <summary>
@@ -226,12 +296,8 @@ internal static class RiskKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool Collateral(in AssetTick a, ulong b0, ulong b1, ref HealthSums s)
     {
-        if (!a.Fast || !Mul22(b0, b1, a.P0, a.P1, out ulong x0, out ulong x1, out ulong x2)) return false;
-        ulong r0 = DivW(x2, x1, x0, out ulong r1, out _);
-        if (!Mul21(r0, r1, a.Mw, out x0, out x1, out x2)) return false;
-        if (!Mul21(r0, r1, a.Iw, out ulong y0, out ulong y1, out ulong y2)) return false;
-        ulong m0 = DivW(x2, x1, x0, out ulong m1, out _);
-        ulong i0 = DivW(y2, y1, y0, out ulong i1, out _);
+        if (!a.Fast || !MulDiv(in a.Price, b0, b1, out ulong r0, out ulong r1, out _)) return false;
+        if (!MulDiv(in a.Mw, r0, r1, out ulong m0, out ulong m1, out _) || !MulDiv(in a.Iw, r0, r1, out ulong i0, out ulong i1, out _)) return false;
         Add2(ref s.E0, ref s.E1, m0, m1);
         Add2(ref s.J0, ref s.J1, i0, i1);
         return true;
@@ -245,13 +311,12 @@ internal static class RiskKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool Position(in MarketTick m, ulong s0, ulong s1, ulong neg, ulong on0, ulong on1, ulong sn0, ulong sn1, ref HealthSums s)
     {
-        if (!m.Fast || !Mul22(s0, s1, m.P0, m.P1, out ulong x0, out ulong x1, out ulong x2)) return false;
-        ulong q0 = DivW(x2, x1, x0, out ulong q1, out ulong rnz);
+        if (!m.Fast || !MulDiv(in m.Price, s0, s1, out ulong q0, out ulong q1, out ulong rnz)) return false;
         // notional = ceil = q + rnz; value = long ? q : −notional
         ulong n0 = q0 + rnz;
         ulong n1 = q1 + (n0 < rnz ? 1UL : 0UL);
-        if (!Mul21(n0, n1, m.Mmf, out x0, out x1, out x2)) return false;
-        if (!Mul21(n0, n1, m.Imf, out ulong y0, out ulong y1, out ulong y2)) return false;
+        if (!MulDiv(in m.Mmf, n0, n1, out ulong a0, out ulong a1, out ulong arnz)) return false;
+        if (!MulDiv(in m.Imf, n0, n1, out ulong b0, out ulong b1, out ulong brnz)) return false;
         ulong v0 = q0 + (rnz & neg);
         ulong v1 = q1 + (v0 < (rnz & neg) ? 1UL : 0UL);
         CondNeg(ref v0, ref v1, neg);
@@ -275,8 +340,6 @@ internal static class RiskKernel
         }
         Add2(ref s.E0, ref s.E1, v0, v1);
         Add2(ref s.J0, ref s.J1, v0, v1);
-        ulong a0 = DivW(x2, x1, x0, out ulong a1, out ulong arnz);
-        ulong b0 = DivW(y2, y1, y0, out ulong b1, out ulong brnz);
         Add2(ref a0, ref a1, m.Min0 + arnz, m.Min1 + (m.Min0 + arnz < arnz ? 1UL : 0UL));
         Add2(ref b0, ref b1, m.Min0 + brnz, m.Min1 + (m.Min0 + brnz < brnz ? 1UL : 0UL));
         Add2(ref s.M0, ref s.M1, a0, a1);
