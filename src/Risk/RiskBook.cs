@@ -11,7 +11,7 @@ public readonly record struct ShockHit(int AccountId, Health Health, UInt256 Sho
 /// Incremental risk engine over many accounts (ids 0..capacity-1).
 /// <para>Layout: struct-of-arrays. Each account's inputs are one contiguous block of 64-bit limbs (cash, then a
 /// fixed number of collateral slots <c>maxCollaterals</c>, then position slots <c>maxPositions</c> holding |size|,
-/// open notional and funding snapshot), with a parallel block of bytes (entry counts, asset and market ids, the
+/// open notional and the funding snapshot's part of the funding owed), with a parallel block of bytes (entry counts, asset and market ids, the
 /// sign of each size). Results are limb sums (equity, initial equity, maintenance and initial margin), status and
 /// margin ratio. An account whose state does not fit (more entries, or a value outside the fast-path bounds) is kept
 /// as an <see cref="AccountState"/> and computed on the 256-bit path.</para>
@@ -38,13 +38,17 @@ public sealed class RiskBook
     private readonly int _c, _p;
     private readonly int _ds, _ms; // limbs and meta bytes per account
     private readonly int _posOff; // first position limb within an account block
+
+    /// <summary>Limbs per position slot: |size| (2), open notional (2), floor(size·snapshot/WAD) (2) and its remainder (1).</summary>
+    private const int PosLimbs = 7;
     private int _capacity;
 
     // account data
     private bool[] _present;
     private bool[] _wide;
     private AccountState?[] _wideState;
-    private ulong[] _data; // per account: cash(2), collateral balances (2 each), positions (|size| 2, openNotional 2, snapshot 2)
+    private ulong[] _data; // per account: cash(2), collateral balances (2 each), positions (PosLimbs each, see StoreFast)
+    private ulong[] _snap; // per account: funding snapshot (2 limbs) per position slot (only read to rebuild the state)
     private byte[] _meta; // per account: collateral count, position count, asset ids, market ids (bit 7 = short)
     private UInt128[] _exposure; // bit per price slot
 
@@ -85,12 +89,13 @@ public sealed class RiskBook
         _c = maxCollaterals;
         _p = maxPositions;
         _posOff = 2 + 2 * _c;
-        _ds = _posOff + 6 * _p;
+        _ds = _posOff + PosLimbs * _p;
         _ms = 2 + _c + _p;
         _present = [];
         _wide = [];
         _wideState = [];
         _data = [];
+        _snap = [];
         _meta = [];
         _exposure = [];
         _sums = [];
@@ -141,6 +146,7 @@ public sealed class RiskBook
         Array.Resize(ref _wide, n);
         Array.Resize(ref _wideState, n);
         Array.Resize(ref _data, n * _ds);
+        Array.Resize(ref _snap, n * 2 * _p);
         Array.Resize(ref _meta, n * _ms);
         Array.Resize(ref _exposure, n);
         Array.Resize(ref _sums, n * 8);
@@ -336,12 +342,13 @@ public sealed class RiskBook
         ReadOnlySpan<byte> meta = _meta.AsSpan(id * _ms, _ms);
         var s = new AccountState(_cfg) { Cash = Signed(d[0], d[1]) };
         for (int j = 0; j < meta[0]; j++) s.Collateral[meta[2 + j]] = new UInt256(d[2 + 2 * j], d[3 + 2 * j], 0, 0);
+        ReadOnlySpan<ulong> snap = _snap.AsSpan(id * 2 * _p, 2 * _p);
         for (int j = 0; j < meta[1]; j++)
         {
             byte mb = meta[2 + _c + j];
-            int o = _posOff + 6 * j;
+            int o = _posOff + PosLimbs * j;
             Int256 abs = new(d[o], d[o + 1], 0, 0);
-            s.Positions[mb & 0x7F] = new Position((mb & 0x80) != 0 ? -abs : abs, Signed(d[o + 2], d[o + 3]), Signed(d[o + 4], d[o + 5]));
+            s.Positions[mb & 0x7F] = new Position((mb & 0x80) != 0 ? -abs : abs, Signed(d[o + 2], d[o + 3]), Signed(snap[2 * j], snap[2 * j + 1]));
         }
         return s;
     }
@@ -382,6 +389,7 @@ public sealed class RiskBook
         if (!RiskKernel.FitsSigned(s.Cash, RiskKernel.CashBits)) return false;
         Span<ulong> d = _data.AsSpan(id * _ds, _ds);
         Span<byte> meta = _meta.AsSpan(id * _ms, _ms);
+        Span<ulong> snap = _snap.AsSpan(id * 2 * _p, 2 * _p);
         int nc = 0, np = 0;
         for (int i = 1; i < s.Collateral.Length; i++)
         {
@@ -398,16 +406,19 @@ public sealed class RiskBook
             Position p = s.Positions[m];
             if (p.Size.IsZero) continue;
             if (np == _p || !FitsInt128(p.Size) || !RiskKernel.FitsSigned(p.OpenNotional, RiskKernel.CashBits)
-                || !RiskKernel.FitsSigned(p.FundingSnapshot, RiskKernel.IndexBits)) return false;
+                || !FitsInt128(p.FundingSnapshot) || !RiskKernel.SnapshotTerm(p.Size, p.FundingSnapshot, out Int128 sq, out ulong sr)) return false;
             UInt256 abs = p.Size.UnsignedAbs;
-            int o = _posOff + 6 * np;
+            int o = _posOff + PosLimbs * np;
             meta[2 + _c + np] = (byte)(m | (p.Size.IsNegative ? 0x80 : 0));
             d[o] = abs.u0;
             d[o + 1] = abs.u1;
             d[o + 2] = p.OpenNotional.u0;
             d[o + 3] = p.OpenNotional.u1;
-            d[o + 4] = p.FundingSnapshot.u0;
-            d[o + 5] = p.FundingSnapshot.u1;
+            d[o + 4] = (ulong)sq;
+            d[o + 5] = (ulong)(sq >> 64);
+            d[o + 6] = sr;
+            snap[2 * np] = p.FundingSnapshot.u0;
+            snap[2 * np + 1] = p.FundingSnapshot.u1;
             np++;
         }
         d[0] = s.Cash.u0;
@@ -581,7 +592,7 @@ public sealed class RiskBook
                 int market = mb & 0x7F;
                 if ((changedMarkets >> market & 1) == 0) continue;
                 ulong neg = (ulong)-(long)(mb >> 7);
-                ref ulong q = ref Unsafe.Add(ref d, _posOff + 6 * j);
+                ref ulong q = ref Unsafe.Add(ref d, _posOff + PosLimbs * j);
                 HealthSums old = default, now = default;
                 if (!PositionTerm(in _mtPrev[market], ref q, neg, ref old) || !PositionTerm(in _mt[market], ref q, neg, ref now)) return false;
                 s.Sub(in old);
@@ -594,7 +605,7 @@ public sealed class RiskBook
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool PositionTerm(in MarketTick m, ref ulong q, ulong neg, ref HealthSums s) =>
         RiskKernel.Position(in m, q, Unsafe.Add(ref q, 1), neg, Unsafe.Add(ref q, 2), Unsafe.Add(ref q, 3),
-            Unsafe.Add(ref q, 4), Unsafe.Add(ref q, 5), ref s);
+            Unsafe.Add(ref q, 4), Unsafe.Add(ref q, 5), Unsafe.Add(ref q, 6), ref s);
 
     private bool ComputeFast(int id, AssetTick[] at, MarketTick[] mt, out HealthSums s)
     {
@@ -618,7 +629,7 @@ public sealed class RiskBook
             byte mb = Unsafe.Add(ref pm, j);
             ulong neg = (ulong)-(long)(mb >> 7);
             if (!PositionTerm(in mt[mb & 0x7F], ref q, neg, ref s)) return false;
-            q = ref Unsafe.Add(ref q, 6);
+            q = ref Unsafe.Add(ref q, PosLimbs);
         }
         return true;
     }

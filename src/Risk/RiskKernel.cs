@@ -55,15 +55,17 @@ internal struct AssetTick
 internal struct MarketTick
 {
     public WadFactor Price, Mmf, Imf;
+    public WadFactor Index; // |funding index|
+    public ulong INeg; // all ones when the index is negative
     public ulong P0, P1; // the price itself (for change detection)
-    public ulong I0, I1; // funding index (two's complement, |index| < 2^126)
+    public ulong I0, I1; // funding index (two's complement)
     public ulong Min0, Min1; // minPositionMargin (< 2^120)
     public bool Fast;
     public bool IndexOk;
 
     /// <summary>
     /// Fast-path factors of a market: Fast is false when the price is 0 or 2^123 or more, the index computation
-    /// reverts or the index is outside (−2^126, 2^126), or the minimum margin is 2^120 or more.
+    /// reverts or |index| is 2^123 or more, or the minimum margin is 2^120 or more.
     /// </summary>
     public static MarketTick Of(MarketParams k, FundingState f, UInt256 price, ulong timestamp)
     {
@@ -90,9 +92,10 @@ internal struct MarketTick
         t.IndexOk = true;
         t.I0 = index.u0;
         t.I1 = index.u1;
+        t.INeg = index.IsNegative ? ulong.MaxValue : 0UL;
         t.Fast = !price.IsZero && WadFactor.TryOf(price, out t.Price)
             & WadFactor.TryOf(k.MaintenanceMarginFraction, out t.Mmf) & WadFactor.TryOf(k.InitialMarginFraction, out t.Imf)
-            && RiskKernel.FitsSigned(index, RiskKernel.IndexBits) && t.Min1 < (1UL << 56);
+            & WadFactor.TryOf(index.UnsignedAbs, out t.Index) && t.Min1 < (1UL << 56);
         return t;
     }
 
@@ -134,29 +137,32 @@ internal struct HealthSums
 }
 
 /// <summary>
-/// The 128-bit fast path of the health computation on raw 64-bit limbs.
-/// <para>Exactness argument. Every <c>mulDiv</c> by WAD forms the full product of two 128-bit magnitudes and
-/// answers only when the product is below <c>(WAD >> 11)·2^128 ≤ WAD·2^117</c>, so every quotient (and every
-/// rounded-up quotient) is at most 2^117; otherwise the caller falls back to the exact 256-bit path. Stored inputs
-/// are bounded when an account is stored (|cash|, |openNotional| &lt; 2^118, |fundingSnapshot| &lt; 2^126) and tick
-/// factors per tick (|index| &lt; 2^126, minPositionMargin &lt; 2^120), so index − snapshot fits in 128 bits, every
-/// position's pnl is below 2^119 in magnitude, every collateral value below 2^117 and every requirement term below
-/// 2^121. With at most 64 collaterals and 64 positions, |equity| &lt; 2^126 and margins &lt; 2^127: the sums cannot
-/// overflow in 128-bit two's complement, in any order, so adding and subtracting terms (the incremental tick) gives
-/// the same integers as the contract's checked 256-bit sums, which cannot revert inside these bounds either.</para>
+/// The 128-bit fast path of the health computation on raw 64-bit limbs, without a single division.
+/// <para>Every <c>floor(a·m/WAD)</c> multiplies a by a factor prepared once per tick or per configuration
+/// (<see cref="WadFactor"/>) and corrects the estimate with the exact remainder. It answers only when a &lt; 2^k
+/// (the factor's precision) and the quotient is below 2^117; otherwise the caller falls back to the exact 256-bit
+/// path.</para>
+/// <para>Funding: the contract's owed = ceil(size·(index − snapshot)/WAD) equals
+/// floor(size·index/WAD) − floor(size·snapshot/WAD) + (1 if the first remainder exceeds the second), with both
+/// floors and remainders exact (remainders in [0, WAD)). The snapshot part is computed once when the account is
+/// stored, the index part per tick with the index's factor.</para>
+/// <para>Bounds (so the sums are exact in 128 bits, in any order): stored |cash|, |openNotional| &lt; 2^118,
+/// |floor(size·snapshot/WAD)| &lt; 2^117; per tick |index| &lt; 2^123 and minPositionMargin &lt; 2^120. Then every
+/// quotient is below 2^117, |owed| ≤ 2^118 + 2, |pnl| &lt; 2^119.4, every collateral value is below 2^117 and every
+/// requirement term below 2^121. With at most 64 collaterals and 64 positions, |equity| &lt; 2^126 and margins
+/// &lt; 2^127: no sum can overflow in 128-bit two's complement, so adding and subtracting terms (the incremental
+/// tick) gives the same integers as the contract's checked 256-bit sums, which cannot revert inside these bounds
+/// either.</para>
 /// </summary>
 internal static class RiskKernel
 {
     private const ulong W = RiskMath.WadU64;
 
-    /// <summary>Products must stay below Lim·2^128 (≤ WAD·2^117): every quotient is below 2^117.</summary>
-    internal const ulong Lim = W >> 11;
-
     /// <summary>Bound on |cash| and |openNotional| (bits).</summary>
     internal const int CashBits = 118;
 
-    /// <summary>Bound on |fundingSnapshot| and |index| (bits).</summary>
-    internal const int IndexBits = 126;
+    /// <summary>Bound on every quotient (bits).</summary>
+    internal const int QuotientBits = 117;
 
     /// <summary>True when |x| &lt; 2^bits (bits ≤ 127).</summary>
     internal static bool FitsSigned(Int256 x, int bits)
@@ -165,6 +171,33 @@ internal static class RiskKernel
         Int128 v = (Int128)x;
         Int128 bound = Int128.One << bits;
         return v < bound && v > -bound;
+    }
+
+    /// <summary>
+    /// floor(s·snap/WAD) (signed floor) and the remainder in [0, WAD), for storing a position; false when the
+    /// quotient is outside (−2^117, 2^117).
+    /// </summary>
+    internal static bool SnapshotTerm(Int256 size, Int256 snap, out Int128 quotient, out ulong remainder)
+    {
+        quotient = default;
+        remainder = 0;
+        if (!UInt256.TryMul(size.UnsignedAbs, snap.UnsignedAbs, out UInt256 mag)) return false;
+        UInt256 q = UInt256.DivRem(mag, RiskMath.Wad, out UInt256 r);
+        if (q.BitLength > QuotientBits - 1) return false;
+        Int128 qi = (Int128)(UInt128)q;
+        ulong rem = r.u0;
+        if (size.IsNegative != snap.IsNegative && !mag.IsZero)
+        {
+            qi = -qi;
+            if (rem != 0)
+            {
+                qi -= 1;
+                rem = W - rem;
+            }
+        }
+        quotient = qi;
+        remainder = rem;
+        return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -192,79 +225,14 @@ internal static class RiskKernel
         x1 = (x1 ^ mask) + carry;
     }
 
-    /// <summary>(a1:a0)·(b1:b0) as three limbs; false when the product is Lim·2^128 or more.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool Mul22(ulong a0, ulong a1, ulong b0, ulong b1, out ulong r0, out ulong r1, out ulong r2)
-    {
-        ulong h00 = Math.BigMul(a0, b0, out r0);
-        ulong h01 = Math.BigMul(a0, b1, out ulong l01);
-        ulong h10 = Math.BigMul(a1, b0, out ulong l10);
-        ulong h11 = Math.BigMul(a1, b1, out ulong l11);
-        ulong t = h00 + l01;
-        ulong c = t < l01 ? 1UL : 0UL;
-        r1 = t + l10;
-        c += r1 < l10 ? 1UL : 0UL;
-        ulong u = h01 + h10;
-        ulong c2 = u < h10 ? 1UL : 0UL;
-        ulong v = u + l11;
-        c2 += v < l11 ? 1UL : 0UL;
-        r2 = v + c;
-        c2 += r2 < c ? 1UL : 0UL;
-        return (h11 | c2) == 0 && r2 < Lim;
-    }
-
-    /// <summary>floor(2^187 / WAD) (just below 2^128): the reciprocal used by <see cref="DivW"/>.</summary>
-    internal const ulong R0 = 0x3AFF322E62439FCFUL, R1 = 0x9392EE8E921D5D07UL;
-
     /// <summary>
-    /// floor(x/WAD) for x = x2:x1:x0 &lt; WAD·2^117, without a division: q' = floor((x >> 59)·R/2^128) with
-    /// R = floor(2^187/WAD) is the quotient or one less (the dropped low bits are worth &lt; 0.58, R's truncation
-    /// &lt; 2^-10), and the remainder x − q'·WAD &lt; 2·WAD is exact in 64 bits. <paramref name="rnz"/> is 1 when the
-    /// remainder is non-zero.
+    /// floor(a·m/WAD) and the remainder (in [0, WAD)) for a = a1:a0 and a prepared multiplier m (see
+    /// <see cref="WadFactor"/>): the top of a·F shifted by k is the quotient or one less, and the remainder
+    /// a·m − q·WAD &lt; 2·WAD is exact in 64 bits (from the low limbs). False when a ≥ 2^k or the quotient is
+    /// 2^117 or more.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static ulong DivW(ulong x2, ulong x1, ulong x0, out ulong q1, out ulong rnz)
-    {
-        ulong y0 = (x0 >> 59) | (x1 << 5);
-        ulong y1 = (x1 >> 59) | (x2 << 5);
-        ulong h00 = Math.BigMul(y0, R0, out ulong l00);
-        ulong h01 = Math.BigMul(y0, R1, out ulong l01);
-        ulong h10 = Math.BigMul(y1, R0, out ulong l10);
-        ulong h11 = Math.BigMul(y1, R1, out ulong l11);
-        _ = l00;
-        ulong t = h00 + l01;
-        ulong c = t < l01 ? 1UL : 0UL;
-        t += l10;
-        c += t < l10 ? 1UL : 0UL;
-        ulong u = h01 + h10;
-        ulong c2 = u < h10 ? 1UL : 0UL;
-        ulong q0 = u + l11;
-        c2 += q0 < l11 ? 1UL : 0UL;
-        q0 += c;
-        c2 += q0 < c ? 1UL : 0UL;
-        q1 = h11 + c2;
-        return Fix(x0, ref q0, ref q1, out rnz);
-    }
-
-    /// <summary>Given q' ∈ {q − 1, q} and the low limb of the dividend, returns q (low limb; q1 updated) and whether the remainder is non-zero.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Fix(ulong lowProduct, ref ulong q0, ref ulong q1, out ulong rnz)
-    {
-        ulong r = lowProduct - q0 * W; // exact: 0 ≤ r < 2·WAD
-        ulong up = r >= W ? 1UL : 0UL;
-        r -= W & (0UL - up);
-        q0 += up;
-        q1 += q0 < up ? 1UL : 0UL;
-        rnz = r != 0 ? 1UL : 0UL;
-        return q0;
-    }
-
-    /// <summary>
-    /// floor(a·m/WAD) for a = a1:a0 and a prepared multiplier m (see <see cref="WadFactor"/>). False when a ≥ 2^k or
-    /// the quotient is 2^117 or more. <paramref name="rnz"/> is 1 when the division was inexact.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool MulDiv(in WadFactor f, ulong a0, ulong a1, out ulong q0, out ulong q1, out ulong rnz)
+    internal static bool MulDiv(in WadFactor f, ulong a0, ulong a1, out ulong q0, out ulong q1, out ulong rem)
     {
         int sh = f.Sh;
         ulong h00 = Math.BigMul(a0, f.F0, out _);
@@ -285,8 +253,12 @@ internal static class RiskKernel
         // (p3:p2:p1) >> sh, 0 ≤ sh ≤ 63
         q0 = (p1 >> sh) | ((p2 << 1) << (63 - sh));
         q1 = (p2 >> sh) | ((p3 << 1) << (63 - sh));
-        Fix(a0 * f.M0, ref q0, ref q1, out rnz);
-        return ((a1 >> sh) | (q1 >> 53)) == 0;
+        ulong r = a0 * f.M0 - q0 * W; // exact: 0 ≤ r < 2·WAD
+        ulong up = r >= W ? 1UL : 0UL;
+        rem = r - (W & (0UL - up));
+        q0 += up;
+        q1 += q0 < up ? 1UL : 0UL;
+        return ((a1 >> sh) | (q1 >> (QuotientBits - 64))) == 0;
     }
 
     /// <summary>
@@ -304,44 +276,46 @@ internal static class RiskKernel
     }
 
     /// <summary>
-    /// One position (|size| = s1:s0, neg = all ones for a short): pnl = floor(size·p/WAD) − openNotional − fundingOwed
-    /// added to both equities, ceil(notional·fraction/WAD) + minPositionMargin added to each margin. False when a
-    /// bound is exceeded (the sums are then partially updated and must be discarded).
+    /// One position: |size| = s1:s0 (neg = all ones for a short), open notional on1:on0, and the stored snapshot term
+    /// floor(size·snapshot/WAD) = sq1:sq0 with remainder sr. pnl = floor(size·p/WAD) − openNotional − fundingOwed is
+    /// added to both equities, ceil(notional·fraction/WAD) + minPositionMargin to each margin. False when a bound is
+    /// exceeded (the sums are then partially updated and must be discarded).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool Position(in MarketTick m, ulong s0, ulong s1, ulong neg, ulong on0, ulong on1, ulong sn0, ulong sn1, ref HealthSums s)
+    internal static bool Position(in MarketTick m, ulong s0, ulong s1, ulong neg, ulong on0, ulong on1, ulong sq0, ulong sq1, ulong sr, ref HealthSums s)
     {
-        if (!m.Fast || !MulDiv(in m.Price, s0, s1, out ulong q0, out ulong q1, out ulong rnz)) return false;
-        // notional = ceil = q + rnz; value = long ? q : −notional
+        if (!m.Fast || !MulDiv(in m.Price, s0, s1, out ulong q0, out ulong q1, out ulong rem)) return false;
+        // notional = ceil = q + (rem != 0); value = long ? q : −notional
+        ulong rnz = rem != 0 ? 1UL : 0UL;
         ulong n0 = q0 + rnz;
         ulong n1 = q1 + (n0 < rnz ? 1UL : 0UL);
-        if (!MulDiv(in m.Mmf, n0, n1, out ulong a0, out ulong a1, out ulong arnz)) return false;
-        if (!MulDiv(in m.Imf, n0, n1, out ulong b0, out ulong b1, out ulong brnz)) return false;
+        if (!MulDiv(in m.Mmf, n0, n1, out ulong a0, out ulong a1, out ulong arem)) return false;
+        if (!MulDiv(in m.Imf, n0, n1, out ulong b0, out ulong b1, out ulong brem)) return false;
+        if (!MulDiv(in m.Index, s0, s1, out ulong i0, out ulong i1, out ulong irem)) return false;
         ulong v0 = q0 + (rnz & neg);
         ulong v1 = q1 + (v0 < (rnz & neg) ? 1UL : 0UL);
         CondNeg(ref v0, ref v1, neg);
         Sub2(ref v0, ref v1, on0, on1);
-        // funding owed: delta = index − snapshot; owed = ceil(size·delta/WAD) (signed ceil)
-        ulong d0 = m.I0, d1 = m.I1;
-        Sub2(ref d0, ref d1, sn0, sn1);
-        if ((d0 | d1) != 0)
-        {
-            ulong dneg = (ulong)((long)d1 >> 63);
-            CondNeg(ref d0, ref d1, dneg);
-            if (!Mul22(s0, s1, d0, d1, out ulong f0, out ulong f1, out ulong f2)) return false;
-            ulong o0 = DivW(f2, f1, f0, out ulong o1, out ulong frnz);
-            // same signs: the account pays ceil; opposite: it receives floor
-            ulong diff = neg ^ dneg;
-            ulong up = frnz & ~diff;
-            o0 += up;
-            o1 += o0 < up ? 1UL : 0UL;
-            CondNeg(ref o0, ref o1, diff);
-            Sub2(ref v0, ref v1, o0, o1);
-        }
+        // signed floor of size·index/WAD: for a negative product −(Q·WAD + R) = (−Q − 1)·WAD + (WAD − R) when R > 0
+        ulong sgn = neg ^ m.INeg;
+        ulong rmask = 0UL - (irem != 0 ? 1UL : 0UL);
+        ulong inc = sgn & ~rmask & 1UL;
+        i0 ^= sgn;
+        i1 ^= sgn;
+        i0 += inc;
+        i1 += i0 < inc ? 1UL : 0UL;
+        irem ^= (irem ^ (W - irem)) & sgn & rmask;
+        // owed = floor(size·index/WAD) − floor(size·snapshot/WAD) + (index remainder > snapshot remainder)
+        Sub2(ref i0, ref i1, sq0, sq1);
+        ulong carry = irem > sr ? 1UL : 0UL;
+        i0 += carry;
+        i1 += i0 < carry ? 1UL : 0UL;
+        Sub2(ref v0, ref v1, i0, i1);
         Add2(ref s.E0, ref s.E1, v0, v1);
         Add2(ref s.J0, ref s.J1, v0, v1);
-        Add2(ref a0, ref a1, m.Min0 + arnz, m.Min1 + (m.Min0 + arnz < arnz ? 1UL : 0UL));
-        Add2(ref b0, ref b1, m.Min0 + brnz, m.Min1 + (m.Min0 + brnz < brnz ? 1UL : 0UL));
+        ulong ar = arem != 0 ? 1UL : 0UL, br = brem != 0 ? 1UL : 0UL;
+        Add2(ref a0, ref a1, m.Min0 + ar, m.Min1 + (m.Min0 + ar < ar ? 1UL : 0UL));
+        Add2(ref b0, ref b1, m.Min0 + br, m.Min1 + (m.Min0 + br < br ? 1UL : 0UL));
         Add2(ref s.M0, ref s.M1, a0, a1);
         Add2(ref s.N0, ref s.N1, b0, b1);
         return true;
