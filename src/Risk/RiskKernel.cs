@@ -1,31 +1,45 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 using CrossMargin.Ethereum.Numerics;
 
 namespace CrossMargin.Risk;
 
 /// <summary>
-/// A multiplier m prepared for <c>floor(a·m/WAD)</c> without a division: F = floor(m·2^k/WAD) with k chosen so that
-/// F &lt; 2^128 (k = min(127, 187 − bitlength(m))). For a &lt; 2^k, floor(a·F/2^k) is the quotient or one less
-/// (a·m/WAD − a·F/2^k &lt; a/2^k &lt; 1), and the exact remainder a·m − q·WAD &lt; 2·WAD is known from the low 64 bits.
+/// A multiplier m prepared for <c>floor(a·m/WAD)</c> without a division: F = floor(m·2^k/WAD) with F &lt; 2^128.
+/// For a &lt; 2^k, floor(a·F/2^k) is the quotient or one less (a·m/WAD − a·F/2^k &lt; a/2^k &lt; 1), and the exact
+/// remainder a·m − q·WAD &lt; 2·WAD is known from the low 64 bits. Tick values (prices, |index|) use
+/// k = min(127, 187 − bitlength(m)); 64-bit parameters (fractions, weights) use k = <see cref="FixedK"/>.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct WadFactor
 {
+    /// <summary>k of the 64-bit parameters: m &lt; 2^64 gives F &lt; 2^64·2^123/WAD &lt; 2^128, for any a &lt; 2^123.</summary>
+    public const int FixedK = 123;
+
     public ulong F0, F1; // floor(m·2^k/WAD)
     public ulong M0; // low limb of m
     public int Sh; // k − 64, in 0..63
+    public int ShL; // 63 − Sh
 
-    /// <summary>Prepares m; false when m ≥ 2^123 (k would be below 64).</summary>
+    /// <summary>Prepares a tick value m; false when m ≥ 2^123 (k would be below 64).</summary>
     public static bool TryOf(UInt256 m, out WadFactor f)
     {
         f = default;
-        int bits = m.BitLength;
-        int k = Math.Min(127, 187 - bits);
+        int k = Math.Min(127, 187 - m.BitLength);
         if (k < 64) return false;
-        UInt256 q = (m << k) / RiskMath.Wad;
-        f = new WadFactor { F0 = q.u0, F1 = q.u1, M0 = m.u0, Sh = k - 64 };
+        f = Make(m, k);
         return true;
+    }
+
+    /// <summary>Prepares a 64-bit parameter with k = <see cref="FixedK"/>.</summary>
+    public static WadFactor Fixed(ulong m) => Make(new UInt256(m), FixedK);
+
+    private static WadFactor Make(UInt256 m, int k)
+    {
+        UInt256 q = (m << k) / RiskMath.Wad;
+        return new WadFactor { F0 = q.u0, F1 = q.u1, M0 = m.u0, Sh = k - 64, ShL = 63 - (k - 64) };
     }
 }
 
@@ -41,9 +55,9 @@ internal struct AssetTick
     public static AssetTick Of(AssetParams a, UInt256 price)
     {
         var t = new AssetTick { P0 = price.u0, P1 = price.u1 };
-        t.Fast = !price.IsZero && WadFactor.TryOf(price, out t.Price)
-            & WadFactor.TryOf(a.MaintenanceWeight, out t.Mw) & WadFactor.TryOf(a.InitialWeight, out t.Iw)
-            && (price.u2 | price.u3) == 0;
+        t.Mw = WadFactor.Fixed(a.MaintenanceWeight);
+        t.Iw = WadFactor.Fixed(a.InitialWeight);
+        t.Fast = !price.IsZero && WadFactor.TryOf(price, out t.Price);
         return t;
     }
 
@@ -93,8 +107,9 @@ internal struct MarketTick
         t.I0 = index.u0;
         t.I1 = index.u1;
         t.INeg = index.IsNegative ? ulong.MaxValue : 0UL;
+        t.Mmf = WadFactor.Fixed(k.MaintenanceMarginFraction);
+        t.Imf = WadFactor.Fixed(k.InitialMarginFraction);
         t.Fast = !price.IsZero && WadFactor.TryOf(price, out t.Price)
-            & WadFactor.TryOf(k.MaintenanceMarginFraction, out t.Mmf) & WadFactor.TryOf(k.InitialMarginFraction, out t.Imf)
             & WadFactor.TryOf(index.UnsignedAbs, out t.Index) && t.Min1 < (1UL << 56);
         return t;
     }
@@ -200,6 +215,18 @@ internal static class RiskKernel
         return true;
     }
 
+    /// <summary>
+    /// High 64 bits of a·b. The intrinsics keep both halves in registers (<see cref="Math.BigMul(ulong, ulong, out ulong)"/>
+    /// passes the low half through memory); the low half is a plain wrapping multiply.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong MulHi(ulong a, ulong b)
+    {
+        if (Bmi2.X64.IsSupported) return Bmi2.X64.MultiplyNoFlags(a, b);
+        if (ArmBase.Arm64.IsSupported) return ArmBase.Arm64.MultiplyHigh(a, b);
+        return Math.BigMul(a, b, out _);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Add2(ref ulong a0, ref ulong a1, ulong b0, ulong b1)
     {
@@ -225,40 +252,67 @@ internal static class RiskKernel
         x1 = (x1 ^ mask) + carry;
     }
 
-    /// <summary>
-    /// floor(a·m/WAD) and the remainder (in [0, WAD)) for a = a1:a0 and a prepared multiplier m (see
-    /// <see cref="WadFactor"/>): the top of a·F shifted by k is the quotient or one less, and the remainder
-    /// a·m − q·WAD &lt; 2·WAD is exact in 64 bits (from the low limbs). False when a ≥ 2^k or the quotient is
-    /// 2^117 or more.
-    /// </summary>
+    /// <summary>Bits 64..255 of (a1:a0)·(f1:f0) (the low limb is not needed).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool MulDiv(in WadFactor f, ulong a0, ulong a1, out ulong q0, out ulong q1, out ulong rem)
+    private static void Top(ulong a0, ulong a1, ulong f0, ulong f1, out ulong p1, out ulong p2, out ulong p3)
     {
-        int sh = f.Sh;
-        ulong h00 = Math.BigMul(a0, f.F0, out _);
-        ulong h01 = Math.BigMul(a0, f.F1, out ulong l01);
-        ulong h10 = Math.BigMul(a1, f.F0, out ulong l10);
-        ulong h11 = Math.BigMul(a1, f.F1, out ulong l11);
+        ulong h00 = MulHi(a0, f0);
+        ulong l01 = a0 * f1, h01 = MulHi(a0, f1);
+        ulong l10 = a1 * f0, h10 = MulHi(a1, f0);
+        ulong l11 = a1 * f1, h11 = MulHi(a1, f1);
         ulong t = h00 + l01;
         ulong c = t < l01 ? 1UL : 0UL;
-        ulong p1 = t + l10;
+        p1 = t + l10;
         c += p1 < l10 ? 1UL : 0UL;
         ulong u = h01 + h10;
         ulong c2 = u < h10 ? 1UL : 0UL;
-        ulong p2 = u + l11;
+        p2 = u + l11;
         c2 += p2 < l11 ? 1UL : 0UL;
         p2 += c;
         c2 += p2 < c ? 1UL : 0UL;
-        ulong p3 = h11 + c2;
-        // (p3:p2:p1) >> sh, 0 ≤ sh ≤ 63
-        q0 = (p1 >> sh) | ((p2 << 1) << (63 - sh));
-        q1 = (p2 >> sh) | ((p3 << 1) << (63 - sh));
-        ulong r = a0 * f.M0 - q0 * W; // exact: 0 ≤ r < 2·WAD
+        p3 = h11 + c2;
+    }
+
+    /// <summary>q' ∈ {q − 1, q} to q, with the remainder a·m − q·WAD (the product's low limb is a0·m0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Correct(ulong lowProduct, ref ulong q0, ref ulong q1, out ulong rem)
+    {
+        ulong r = lowProduct - q0 * W; // exact: 0 ≤ r < 2·WAD
         ulong up = r >= W ? 1UL : 0UL;
         rem = r - (W & (0UL - up));
         q0 += up;
         q1 += q0 < up ? 1UL : 0UL;
+    }
+
+    /// <summary>
+    /// floor(a·m/WAD) and the remainder (in [0, WAD)) for a = a1:a0 and a tick factor (see <see cref="WadFactor"/>).
+    /// False when a ≥ 2^k or the quotient is 2^117 or more.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool MulDiv(in WadFactor f, ulong a0, ulong a1, out ulong q0, out ulong q1, out ulong rem)
+    {
+        Top(a0, a1, f.F0, f.F1, out ulong p1, out ulong p2, out ulong p3);
+        int sh = f.Sh, shl = f.ShL;
+        // (p3:p2:p1) >> sh, 0 ≤ sh ≤ 63
+        q0 = (p1 >> sh) | ((p2 << 1) << shl);
+        q1 = (p2 >> sh) | ((p3 << 1) << shl);
+        Correct(a0 * f.M0, ref q0, ref q1, out rem);
         return ((a1 >> sh) | (q1 >> (QuotientBits - 64))) == 0;
+    }
+
+    /// <summary>
+    /// floor(a·m/WAD) and the remainder for a 64-bit parameter's factor (k = <see cref="WadFactor.FixedK"/>) and
+    /// a &lt; 2^123 (the caller's values are quotients, below 2^117 + 1). False when the quotient is 2^117 or more.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool MulDivFixed(in WadFactor f, ulong a0, ulong a1, out ulong q0, out ulong q1, out ulong rem)
+    {
+        const int Sh = WadFactor.FixedK - 64;
+        Top(a0, a1, f.F0, f.F1, out ulong p1, out ulong p2, out ulong p3);
+        q0 = (p1 >> Sh) | (p2 << (64 - Sh));
+        q1 = (p2 >> Sh) | (p3 << (64 - Sh));
+        Correct(a0 * f.M0, ref q0, ref q1, out rem);
+        return (q1 >> (QuotientBits - 64)) == 0;
     }
 
     /// <summary>
@@ -269,9 +323,10 @@ internal static class RiskKernel
     internal static bool Collateral(in AssetTick a, ulong b0, ulong b1, ref HealthSums s)
     {
         if (!a.Fast || !MulDiv(in a.Price, b0, b1, out ulong r0, out ulong r1, out _)) return false;
-        if (!MulDiv(in a.Mw, r0, r1, out ulong m0, out ulong m1, out _) || !MulDiv(in a.Iw, r0, r1, out ulong i0, out ulong i1, out _)) return false;
+        if (!MulDivFixed(in a.Mw, r0, r1, out ulong m0, out ulong m1, out _)) return false;
         Add2(ref s.E0, ref s.E1, m0, m1);
-        Add2(ref s.J0, ref s.J1, i0, i1);
+        if (!MulDivFixed(in a.Iw, r0, r1, out m0, out m1, out _)) return false;
+        Add2(ref s.J0, ref s.J1, m0, m1);
         return true;
     }
 
@@ -289,35 +344,36 @@ internal static class RiskKernel
         ulong rnz = rem != 0 ? 1UL : 0UL;
         ulong n0 = q0 + rnz;
         ulong n1 = q1 + (n0 < rnz ? 1UL : 0UL);
-        if (!MulDiv(in m.Mmf, n0, n1, out ulong a0, out ulong a1, out ulong arem)) return false;
-        if (!MulDiv(in m.Imf, n0, n1, out ulong b0, out ulong b1, out ulong brem)) return false;
-        if (!MulDiv(in m.Index, s0, s1, out ulong i0, out ulong i1, out ulong irem)) return false;
-        ulong v0 = q0 + (rnz & neg);
-        ulong v1 = q1 + (v0 < (rnz & neg) ? 1UL : 0UL);
-        CondNeg(ref v0, ref v1, neg);
-        Sub2(ref v0, ref v1, on0, on1);
+        ulong up = rnz & neg;
+        q0 += up;
+        q1 += q0 < up ? 1UL : 0UL;
+        CondNeg(ref q0, ref q1, neg);
+        Sub2(ref q0, ref q1, on0, on1);
+        // requirements: ceil(notional·fraction/WAD) + minPositionMargin
+        if (!MulDivFixed(in m.Mmf, n0, n1, out ulong a0, out ulong a1, out rem)) return false;
+        Add2(ref a0, ref a1, m.Min0, m.Min1);
+        Add2(ref s.M0, ref s.M1, a0 + (rem != 0 ? 1UL : 0UL), a1 + (a0 + (rem != 0 ? 1UL : 0UL) < a0 ? 1UL : 0UL));
+        if (!MulDivFixed(in m.Imf, n0, n1, out a0, out a1, out rem)) return false;
+        Add2(ref a0, ref a1, m.Min0, m.Min1);
+        Add2(ref s.N0, ref s.N1, a0 + (rem != 0 ? 1UL : 0UL), a1 + (a0 + (rem != 0 ? 1UL : 0UL) < a0 ? 1UL : 0UL));
+        // funding owed = floor(size·index/WAD) − floor(size·snapshot/WAD) + (index remainder > snapshot remainder)
+        if (!MulDiv(in m.Index, s0, s1, out ulong i0, out ulong i1, out rem)) return false;
         // signed floor of size·index/WAD: for a negative product −(Q·WAD + R) = (−Q − 1)·WAD + (WAD − R) when R > 0
         ulong sgn = neg ^ m.INeg;
-        ulong rmask = 0UL - (irem != 0 ? 1UL : 0UL);
+        ulong rmask = 0UL - (rem != 0 ? 1UL : 0UL);
         ulong inc = sgn & ~rmask & 1UL;
         i0 ^= sgn;
         i1 ^= sgn;
         i0 += inc;
         i1 += i0 < inc ? 1UL : 0UL;
-        irem ^= (irem ^ (W - irem)) & sgn & rmask;
-        // owed = floor(size·index/WAD) − floor(size·snapshot/WAD) + (index remainder > snapshot remainder)
+        rem ^= (rem ^ (W - rem)) & sgn & rmask;
         Sub2(ref i0, ref i1, sq0, sq1);
-        ulong carry = irem > sr ? 1UL : 0UL;
+        ulong carry = rem > sr ? 1UL : 0UL;
         i0 += carry;
         i1 += i0 < carry ? 1UL : 0UL;
-        Sub2(ref v0, ref v1, i0, i1);
-        Add2(ref s.E0, ref s.E1, v0, v1);
-        Add2(ref s.J0, ref s.J1, v0, v1);
-        ulong ar = arem != 0 ? 1UL : 0UL, br = brem != 0 ? 1UL : 0UL;
-        Add2(ref a0, ref a1, m.Min0 + ar, m.Min1 + (m.Min0 + ar < ar ? 1UL : 0UL));
-        Add2(ref b0, ref b1, m.Min0 + br, m.Min1 + (m.Min0 + br < br ? 1UL : 0UL));
-        Add2(ref s.M0, ref s.M1, a0, a1);
-        Add2(ref s.N0, ref s.N1, b0, b1);
+        Sub2(ref q0, ref q1, i0, i1);
+        Add2(ref s.E0, ref s.E1, q0, q1);
+        Add2(ref s.J0, ref s.J1, q0, q1);
         return true;
     }
 
@@ -343,8 +399,9 @@ internal static class RiskKernel
 
     /// <summary>
     /// floor(equity·1e9/MM) (ceil toward −∞ for negative equity, i.e. −ceil(|equity|·1e9/MM)), clamped to ±long.MaxValue,
-    /// exactly as <see cref="Health.MarginRatio"/>. A double-precision estimate of the quotient, corrected twice with
-    /// exact 192-bit remainders, so no 128-bit division is needed.
+    /// exactly as <see cref="Health.MarginRatio"/>. A double-precision estimate of the quotient (relative error
+    /// below 2^-49), corrected with an exact 192-bit remainder and a second estimate, then by at most one step, so no
+    /// 128-bit division is needed.
     /// </summary>
     internal static long Ratio(ulong e0, ulong e1, ulong m0, ulong m1)
     {
@@ -360,9 +417,9 @@ internal static class RiskKernel
         ulong c2 = m1 >> 1, c1 = (m1 << 63) | (m0 >> 1), c0 = m0 << 63;
         if (n2 > c2 || (n2 == c2 && (n1 > c1 || (n1 == c1 && n0 >= c0)))) return negMask != 0 ? -long.MaxValue : long.MaxValue;
         // q = floor(num/MM) < 2^63. Estimate (relative error < 2^-50, so |q − q0| ≤ 2^13 + 1), then correct.
-        double dm = m1 * Two64 + m0;
+        double inv = 1.0 / (m1 * Two64 + m0);
         double dn = (n2 * Two64 + n1) * Two64 + n0;
-        double qd = dn / dm;
+        double qd = dn * inv;
         ulong q = qd >= 9223372036854775807.0 ? long.MaxValue : (ulong)qd;
         // r = num − q·MM (signed, |r| ≤ (2^13 + 2)·MM)
         MulSub(n0, n1, n2, q, m0, m1, out ulong r0, out ulong r1, out ulong r2);
@@ -371,7 +428,7 @@ internal static class RiskKernel
         ulong a0 = r0, a1 = r1, a2 = r2;
         CondNeg3(ref a0, ref a1, ref a2, rneg);
         double dr = (a2 * Two64 + a1) * Two64 + a0;
-        double delta = Math.Floor((rneg != 0 ? -dr : dr) / dm);
+        double delta = Math.Floor((rneg != 0 ? -dr : dr) * inv);
         long q1 = (long)q + (long)delta;
         q = q1 < 0 ? 0UL : (ulong)q1; // q ≥ 0, and q1 ≥ q − 1
         MulSub(n0, n1, n2, q, m0, m1, out r0, out r1, out r2);
