@@ -494,6 +494,7 @@ public sealed class RiskBook
         _heap.Rebuild(_ratio.AsSpan(0, _capacity), _present.AsSpan(0, _capacity));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ComputeRange(int from, int to)
     {
         AssetTick[] at = _at;
@@ -562,6 +563,7 @@ public sealed class RiskBook
         StoreFastResult(id, in s);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool DeltaFast(int id, ulong changedAssets, ulong changedMarkets, out HealthSums s)
     {
         s = SumsOf(id);
@@ -607,6 +609,7 @@ public sealed class RiskBook
         RiskKernel.Position(in m, q, Unsafe.Add(ref q, 1), neg, Unsafe.Add(ref q, 2), Unsafe.Add(ref q, 3),
             Unsafe.Add(ref q, 4), Unsafe.Add(ref q, 5), Unsafe.Add(ref q, 6), ref s);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool ComputeFast(int id, AssetTick[] at, MarketTick[] mt, out HealthSums s)
     {
         ref ulong d = ref MemoryMarshal.GetArrayDataReference(_data);

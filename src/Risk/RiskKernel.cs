@@ -7,27 +7,31 @@ using CrossMargin.Ethereum.Numerics;
 namespace CrossMargin.Risk;
 
 /// <summary>
-/// A multiplier m prepared for <c>floor(a·m/WAD)</c> without a division: F = floor(m·2^k/WAD) with F &lt; 2^128.
-/// For a &lt; 2^k, floor(a·F/2^k) is the quotient or one less (a·m/WAD − a·F/2^k &lt; a/2^k &lt; 1), and the exact
-/// remainder a·m − q·WAD &lt; 2·WAD is known from the low 64 bits. Tick values (prices, |index|) use
-/// k = min(127, 187 − bitlength(m)); 64-bit parameters (fractions, weights) use k = <see cref="FixedK"/>.
+/// A multiplier m prepared for <c>floor(a·m/WAD)</c> without a division: F = floor(m·2^k/WAD) with F &lt; 2^120
+/// (two 64-bit limbs, or four 30-bit limbs for the vector kernel). For a &lt; 2^k, floor(a·F/2^k) is the quotient or
+/// one less (a·m/WAD − a·F/2^k &lt; a/2^k &lt; 1), and the exact remainder a·m − q·WAD &lt; 2·WAD is known from the
+/// low 64 bits. Tick values (prices, |index|) use k = min(119, 179 − bitlength(m)); 64-bit parameters (fractions,
+/// weights) use k = <see cref="FixedK"/>.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct WadFactor
 {
-    /// <summary>k of the 64-bit parameters: m &lt; 2^64 gives F &lt; 2^64·2^123/WAD &lt; 2^128, for any a &lt; 2^123.</summary>
-    public const int FixedK = 123;
+    /// <summary>k of the 64-bit parameters: m &lt; 2^64 gives F &lt; 2^(64+115)/WAD &lt; 2^120, for any a &lt; 2^115.</summary>
+    public const int FixedK = 115;
 
-    public ulong F0, F1; // floor(m·2^k/WAD)
+    /// <summary>Mask of a 30-bit limb.</summary>
+    public const ulong Limb30 = (1UL << 30) - 1;
+
+    public ulong F0, F1; // floor(m·2^k/WAD) in 64-bit limbs
+    public ulong V0, V1, V2, V3; // the same in 30-bit limbs
     public ulong M0; // low limb of m
-    public int Sh; // k − 64, in 0..63
-    public int ShL; // 63 − Sh
+    public int Sh; // k − 64, in 0..55
 
-    /// <summary>Prepares a tick value m; false when m ≥ 2^123 (k would be below 64).</summary>
+    /// <summary>Prepares a tick value m; false when m ≥ 2^115 (k would be below 64).</summary>
     public static bool TryOf(UInt256 m, out WadFactor f)
     {
         f = default;
-        int k = Math.Min(127, 187 - m.BitLength);
+        int k = Math.Min(119, 179 - m.BitLength);
         if (k < 64) return false;
         f = Make(m, k);
         return true;
@@ -39,7 +43,17 @@ internal struct WadFactor
     private static WadFactor Make(UInt256 m, int k)
     {
         UInt256 q = (m << k) / RiskMath.Wad;
-        return new WadFactor { F0 = q.u0, F1 = q.u1, M0 = m.u0, Sh = k - 64, ShL = 63 - (k - 64) };
+        return new WadFactor
+        {
+            F0 = q.u0,
+            F1 = q.u1,
+            V0 = q.u0 & Limb30,
+            V1 = (q.u0 >> 30) & Limb30,
+            V2 = ((q.u0 >> 60) | (q.u1 << 4)) & Limb30,
+            V3 = (q.u1 >> 26) & Limb30,
+            M0 = m.u0,
+            Sh = k - 64,
+        };
     }
 }
 
@@ -51,7 +65,7 @@ internal struct AssetTick
     public ulong P0, P1; // the price itself (for change detection)
     public bool Fast;
 
-    /// <summary>Fast-path factors of an asset at a price (Fast is false when the price is 0 or 2^123 or more).</summary>
+    /// <summary>Fast-path factors of an asset at a price (Fast is false when the price is 0 or 2^115 or more).</summary>
     public static AssetTick Of(AssetParams a, UInt256 price)
     {
         var t = new AssetTick { P0 = price.u0, P1 = price.u1 };
@@ -78,8 +92,8 @@ internal struct MarketTick
     public bool IndexOk;
 
     /// <summary>
-    /// Fast-path factors of a market: Fast is false when the price is 0 or 2^123 or more, the index computation
-    /// reverts or |index| is 2^123 or more, or the minimum margin is 2^120 or more.
+    /// Fast-path factors of a market: Fast is false when the price is 0 or 2^115 or more, the index computation
+    /// reverts or |index| is 2^115 or more, or the minimum margin is 2^120 or more.
     /// </summary>
     public static MarketTick Of(MarketParams k, FundingState f, UInt256 price, ulong timestamp)
     {
@@ -155,15 +169,15 @@ internal struct HealthSums
 /// The 128-bit fast path of the health computation on raw 64-bit limbs, without a single division.
 /// <para>Every <c>floor(a·m/WAD)</c> multiplies a by a factor prepared once per tick or per configuration
 /// (<see cref="WadFactor"/>) and corrects the estimate with the exact remainder. It answers only when a &lt; 2^k
-/// (the factor's precision) and the quotient is below 2^117; otherwise the caller falls back to the exact 256-bit
+/// (the factor's precision) and the quotient is below 2^114; otherwise the caller falls back to the exact 256-bit
 /// path.</para>
 /// <para>Funding: the contract's owed = ceil(size·(index − snapshot)/WAD) equals
 /// floor(size·index/WAD) − floor(size·snapshot/WAD) + (1 if the first remainder exceeds the second), with both
 /// floors and remainders exact (remainders in [0, WAD)). The snapshot part is computed once when the account is
 /// stored, the index part per tick with the index's factor.</para>
 /// <para>Bounds (so the sums are exact in 128 bits, in any order): stored |cash|, |openNotional| &lt; 2^118,
-/// |floor(size·snapshot/WAD)| &lt; 2^117; per tick |index| &lt; 2^123 and minPositionMargin &lt; 2^120. Then every
-/// quotient is below 2^117, |owed| ≤ 2^118 + 2, |pnl| &lt; 2^119.4, every collateral value is below 2^117 and every
+/// |floor(size·snapshot/WAD)| &lt; 2^113; per tick |index| &lt; 2^115 and minPositionMargin &lt; 2^120. Then every
+/// quotient is below 2^114, |owed| &lt; 2^115, |pnl| &lt; 2^119, every collateral value is below 2^114 and every
 /// requirement term below 2^121. With at most 64 collaterals and 64 positions, |equity| &lt; 2^126 and margins
 /// &lt; 2^127: no sum can overflow in 128-bit two's complement, so adding and subtracting terms (the incremental
 /// tick) gives the same integers as the contract's checked 256-bit sums, which cannot revert inside these bounds
@@ -177,7 +191,7 @@ internal static class RiskKernel
     internal const int CashBits = 118;
 
     /// <summary>Bound on every quotient (bits).</summary>
-    internal const int QuotientBits = 117;
+    internal const int QuotientBits = 114;
 
     /// <summary>True when |x| &lt; 2^bits (bits ≤ 127).</summary>
     internal static bool FitsSigned(Int256 x, int bits)
@@ -190,7 +204,7 @@ internal static class RiskKernel
 
     /// <summary>
     /// floor(s·snap/WAD) (signed floor) and the remainder in [0, WAD), for storing a position; false when the
-    /// quotient is outside (−2^117, 2^117).
+    /// quotient is outside (−2^113, 2^113).
     /// </summary>
     internal static bool SnapshotTerm(Int256 size, Int256 snap, out Int128 quotient, out ulong remainder)
     {
@@ -286,23 +300,23 @@ internal static class RiskKernel
 
     /// <summary>
     /// floor(a·m/WAD) and the remainder (in [0, WAD)) for a = a1:a0 and a tick factor (see <see cref="WadFactor"/>).
-    /// False when a ≥ 2^k or the quotient is 2^117 or more.
+    /// False when a ≥ 2^k or the quotient is 2^114 or more.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool MulDiv(in WadFactor f, ulong a0, ulong a1, out ulong q0, out ulong q1, out ulong rem)
     {
         Top(a0, a1, f.F0, f.F1, out ulong p1, out ulong p2, out ulong p3);
-        int sh = f.Sh, shl = f.ShL;
-        // (p3:p2:p1) >> sh, 0 ≤ sh ≤ 63
-        q0 = (p1 >> sh) | ((p2 << 1) << shl);
-        q1 = (p2 >> sh) | ((p3 << 1) << shl);
+        int sh = f.Sh;
+        // (p3:p2:p1) >> sh, 0 ≤ sh ≤ 55
+        q0 = (p1 >> sh) | ((p2 << 1) << (63 - sh));
+        q1 = (p2 >> sh) | ((p3 << 1) << (63 - sh));
         Correct(a0 * f.M0, ref q0, ref q1, out rem);
         return ((a1 >> sh) | (q1 >> (QuotientBits - 64))) == 0;
     }
 
     /// <summary>
     /// floor(a·m/WAD) and the remainder for a 64-bit parameter's factor (k = <see cref="WadFactor.FixedK"/>) and
-    /// a &lt; 2^123 (the caller's values are quotients, below 2^117 + 1). False when the quotient is 2^117 or more.
+    /// a &lt; 2^115 (the caller's values are quotients, at most 2^114). False when the quotient is 2^114 or more.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool MulDivFixed(in WadFactor f, ulong a0, ulong a1, out ulong q0, out ulong q1, out ulong rem)
