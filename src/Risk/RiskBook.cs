@@ -36,24 +36,29 @@ public sealed class RiskBook
 
     private readonly RiskConfig _cfg;
     private readonly int _c, _p;
-    private readonly int _ds, _ms; // limbs and meta bytes per account
-    private readonly int _posOff; // first position limb within an account block
+    private readonly int _rows, _mrows; // data rows (limbs) and meta rows (bytes) per account
+    private readonly int _posRow; // first position row
 
-    /// <summary>Limbs per position slot: |size| (2), open notional (2), floor(size·snapshot/WAD) (2) and its remainder (1).</summary>
-    private const int PosLimbs = 7;
+    /// <summary>Accounts per group: each row of a group holds one field of 8 consecutive ids (64 bytes).</summary>
+    internal const int Lanes = 8;
+
+    /// <summary>Rows per position slot: |size| (2), open notional (2), floor(size·snapshot/WAD) (2) and its remainder (1).</summary>
+    internal const int PosRows = 7;
     private int _capacity;
 
     // account data
     private bool[] _present;
     private bool[] _wide;
     private AccountState?[] _wideState;
-    private ulong[] _data; // per account: cash(2), collateral balances (2 each), positions (PosLimbs each, see StoreFast)
+    // Per group of 8 ids, row-major, 8 lanes per row. Data rows: cash (2), collateral balances (2 each), positions
+    // (PosRows each, see StoreFast). Meta rows: collateral count, position count, asset ids, market ids (bit 7 = short).
+    private ulong[] _data;
+    private byte[] _meta;
     private ulong[] _snap; // per account: funding snapshot (2 limbs) per position slot (only read to rebuild the state)
-    private byte[] _meta; // per account: collateral count, position count, asset ids, market ids (bit 7 = short)
     private UInt128[] _exposure; // bit per price slot
 
     // results
-    private ulong[] _sums; // 8 limbs per account, valid for ResultKind.Fast
+    private ulong[] _sums; // per group: 8 rows (equity, initial equity, maintenance, initial margin; 2 limbs each), valid for ResultKind.Fast
     private ResultKind[] _kind;
     private Health[]? _exactHealth; // for ResultKind.Exact, allocated on first use
     private long[] _ratio;
@@ -88,9 +93,9 @@ public sealed class RiskBook
         _cfg = config;
         _c = maxCollaterals;
         _p = maxPositions;
-        _posOff = 2 + 2 * _c;
-        _ds = _posOff + PosLimbs * _p;
-        _ms = 2 + _c + _p;
+        _posRow = 2 + 2 * _c;
+        _rows = _posRow + PosRows * _p;
+        _mrows = 2 + _c + _p;
         _present = [];
         _wide = [];
         _wideState = [];
@@ -141,13 +146,13 @@ public sealed class RiskBook
     private void Grow(int capacity)
     {
         if (capacity <= _capacity) return;
-        int n = Math.Max(capacity, _capacity * 2);
+        int n = (Math.Max(capacity, _capacity * 2) + Lanes - 1) & ~(Lanes - 1);
         Array.Resize(ref _present, n);
         Array.Resize(ref _wide, n);
         Array.Resize(ref _wideState, n);
-        Array.Resize(ref _data, n * _ds);
+        Array.Resize(ref _data, n * _rows);
         Array.Resize(ref _snap, n * 2 * _p);
-        Array.Resize(ref _meta, n * _ms);
+        Array.Resize(ref _meta, n * _mrows);
         Array.Resize(ref _exposure, n);
         Array.Resize(ref _sums, n * 8);
         Array.Resize(ref _kind, n);
@@ -326,6 +331,7 @@ public sealed class RiskBook
         if (id >= _capacity || !_present[id]) return;
         _present[id] = false;
         _wideState[id] = null;
+        _kind[id] = ResultKind.None;
         SetExposure(id, UInt128.Zero);
         _heap.Remove(id);
     }
@@ -338,20 +344,32 @@ public sealed class RiskBook
     {
         if (!Contains(id)) throw new KeyNotFoundException($"account {id}");
         if (_wide[id]) return _wideState[id]!.Clone();
-        ReadOnlySpan<ulong> d = _data.AsSpan(id * _ds, _ds);
-        ReadOnlySpan<byte> meta = _meta.AsSpan(id * _ms, _ms);
-        var s = new AccountState(_cfg) { Cash = Signed(d[0], d[1]) };
-        for (int j = 0; j < meta[0]; j++) s.Collateral[meta[2 + j]] = new UInt256(d[2 + 2 * j], d[3 + 2 * j], 0, 0);
+        ref ulong d = ref DataRef(id);
+        ref byte meta = ref MetaRef(id);
+        var s = new AccountState(_cfg) { Cash = Signed(Row(ref d, 0), Row(ref d, 1)) };
+        for (int j = 0; j < Row(ref meta, 0); j++) s.Collateral[Row(ref meta, 2 + j)] = new UInt256(Row(ref d, 2 + 2 * j), Row(ref d, 3 + 2 * j), 0, 0);
         ReadOnlySpan<ulong> snap = _snap.AsSpan(id * 2 * _p, 2 * _p);
-        for (int j = 0; j < meta[1]; j++)
+        for (int j = 0; j < Row(ref meta, 1); j++)
         {
-            byte mb = meta[2 + _c + j];
-            int o = _posOff + PosLimbs * j;
-            Int256 abs = new(d[o], d[o + 1], 0, 0);
-            s.Positions[mb & 0x7F] = new Position((mb & 0x80) != 0 ? -abs : abs, Signed(d[o + 2], d[o + 3]), Signed(snap[2 * j], snap[2 * j + 1]));
+            byte mb = Row(ref meta, 2 + _c + j);
+            int r = _posRow + PosRows * j;
+            Int256 abs = new(Row(ref d, r), Row(ref d, r + 1), 0, 0);
+            s.Positions[mb & 0x7F] = new Position((mb & 0x80) != 0 ? -abs : abs, Signed(Row(ref d, r + 2), Row(ref d, r + 3)), Signed(snap[2 * j], snap[2 * j + 1]));
         }
         return s;
     }
+
+    /// <summary>The first data row of an account (rows are <see cref="Lanes"/> apart).</summary>
+    private ref ulong DataRef(int id) => ref _data[(id >> 3) * _rows * Lanes + (id & (Lanes - 1))];
+
+    /// <summary>The first meta row of an account.</summary>
+    private ref byte MetaRef(int id) => ref _meta[(id >> 3) * _mrows * Lanes + (id & (Lanes - 1))];
+
+    /// <summary>The first result row of an account.</summary>
+    private ref ulong SumRef(int id) => ref _sums[(id >> 3) * 8 * Lanes + (id & (Lanes - 1))];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref T Row<T>(ref T first, int row) => ref Unsafe.Add(ref first, row * Lanes);
 
     private static Int256 Signed(ulong lo, ulong hi)
     {
@@ -367,7 +385,15 @@ public sealed class RiskBook
         _ => default,
     };
 
-    private HealthSums SumsOf(int id) => Unsafe.As<ulong, HealthSums>(ref _sums[id * 8]);
+    private HealthSums SumsOf(int id)
+    {
+        ref ulong r = ref SumRef(id);
+        return new HealthSums
+        {
+            E0 = Row(ref r, 0), E1 = Row(ref r, 1), J0 = Row(ref r, 2), J1 = Row(ref r, 3),
+            M0 = Row(ref r, 4), M1 = Row(ref r, 5), N0 = Row(ref r, 6), N1 = Row(ref r, 7),
+        };
+    }
 
     /// <summary>The last computed status of an account.</summary>
     public AccountStatus StatusOf(int id) => _status[id];
@@ -387,8 +413,8 @@ public sealed class RiskBook
     private bool StoreFast(int id, AccountState s)
     {
         if (!RiskKernel.FitsSigned(s.Cash, RiskKernel.CashBits)) return false;
-        Span<ulong> d = _data.AsSpan(id * _ds, _ds);
-        Span<byte> meta = _meta.AsSpan(id * _ms, _ms);
+        ref ulong d = ref DataRef(id);
+        ref byte meta = ref MetaRef(id);
         Span<ulong> snap = _snap.AsSpan(id * 2 * _p, 2 * _p);
         int nc = 0, np = 0;
         for (int i = 1; i < s.Collateral.Length; i++)
@@ -396,9 +422,9 @@ public sealed class RiskBook
             UInt256 b = s.Collateral[i];
             if (b.IsZero) continue;
             if (nc == _c || (b.u2 | b.u3) != 0) return false;
-            meta[2 + nc] = (byte)i;
-            d[2 + 2 * nc] = b.u0;
-            d[3 + 2 * nc] = b.u1;
+            Row(ref meta, 2 + nc) = (byte)i;
+            Row(ref d, 2 + 2 * nc) = b.u0;
+            Row(ref d, 3 + 2 * nc) = b.u1;
             nc++;
         }
         for (int m = 0; m < s.Positions.Length; m++)
@@ -408,23 +434,23 @@ public sealed class RiskBook
             if (np == _p || !FitsInt128(p.Size) || !RiskKernel.FitsSigned(p.OpenNotional, RiskKernel.CashBits)
                 || !FitsInt128(p.FundingSnapshot) || !RiskKernel.SnapshotTerm(p.Size, p.FundingSnapshot, out Int128 sq, out ulong sr)) return false;
             UInt256 abs = p.Size.UnsignedAbs;
-            int o = _posOff + PosLimbs * np;
-            meta[2 + _c + np] = (byte)(m | (p.Size.IsNegative ? 0x80 : 0));
-            d[o] = abs.u0;
-            d[o + 1] = abs.u1;
-            d[o + 2] = p.OpenNotional.u0;
-            d[o + 3] = p.OpenNotional.u1;
-            d[o + 4] = (ulong)sq;
-            d[o + 5] = (ulong)(sq >> 64);
-            d[o + 6] = sr;
+            int r = _posRow + PosRows * np;
+            Row(ref meta, 2 + _c + np) = (byte)(m | (p.Size.IsNegative ? 0x80 : 0));
+            Row(ref d, r) = abs.u0;
+            Row(ref d, r + 1) = abs.u1;
+            Row(ref d, r + 2) = p.OpenNotional.u0;
+            Row(ref d, r + 3) = p.OpenNotional.u1;
+            Row(ref d, r + 4) = (ulong)sq;
+            Row(ref d, r + 5) = (ulong)(sq >> 64);
+            Row(ref d, r + 6) = sr;
             snap[2 * np] = p.FundingSnapshot.u0;
             snap[2 * np + 1] = p.FundingSnapshot.u1;
             np++;
         }
-        d[0] = s.Cash.u0;
-        d[1] = s.Cash.u1;
-        meta[0] = (byte)nc;
-        meta[1] = (byte)np;
+        Row(ref d, 0) = s.Cash.u0;
+        Row(ref d, 1) = s.Cash.u1;
+        Row(ref meta, 0) = (byte)nc;
+        Row(ref meta, 1) = (byte)np;
         return true;
     }
 
@@ -518,7 +544,15 @@ public sealed class RiskBook
 
     private void StoreFastResult(int id, in HealthSums s)
     {
-        Unsafe.As<ulong, HealthSums>(ref _sums[id * 8]) = s;
+        ref ulong r = ref SumRef(id);
+        Row(ref r, 0) = s.E0;
+        Row(ref r, 1) = s.E1;
+        Row(ref r, 2) = s.J0;
+        Row(ref r, 3) = s.J1;
+        Row(ref r, 4) = s.M0;
+        Row(ref r, 5) = s.M1;
+        Row(ref r, 6) = s.N0;
+        Row(ref r, 7) = s.N1;
         _status[id] = RiskKernel.Classify(in s, out long ratio);
         _ratio[id] = ratio;
         _kind[id] = ResultKind.Fast;
@@ -567,18 +601,17 @@ public sealed class RiskBook
     private bool DeltaFast(int id, ulong changedAssets, ulong changedMarkets, out HealthSums s)
     {
         s = SumsOf(id);
-        ref ulong d = ref MemoryMarshal.GetArrayDataReference(_data);
-        d = ref Unsafe.Add(ref d, (nint)id * _ds);
-        ref byte meta = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_meta), (nint)id * _ms);
+        ref ulong d = ref DataRef(id);
+        ref byte meta = ref MetaRef(id);
         if (changedAssets != 0)
         {
             int nc = meta;
             for (int j = 0; j < nc; j++)
             {
-                int asset = Unsafe.Add(ref meta, 2 + j);
+                int asset = Row(ref meta, 2 + j);
                 if ((changedAssets >> asset & 1) == 0) continue;
                 HealthSums old = default, now = default;
-                ulong b0 = Unsafe.Add(ref d, 2 + 2 * j), b1 = Unsafe.Add(ref d, 3 + 2 * j);
+                ulong b0 = Row(ref d, 2 + 2 * j), b1 = Row(ref d, 3 + 2 * j);
                 if (!RiskKernel.Collateral(in _atPrev[asset], b0, b1, ref old) || !RiskKernel.Collateral(in _at[asset], b0, b1, ref now)) return false;
                 s.Sub(in old);
                 s.Add(in now);
@@ -586,15 +619,15 @@ public sealed class RiskBook
         }
         if (changedMarkets != 0)
         {
-            int np = Unsafe.Add(ref meta, 1);
-            ref byte pm = ref Unsafe.Add(ref meta, 2 + _c);
+            int np = Row(ref meta, 1);
+            ref byte pm = ref Row(ref meta, 2 + _c);
             for (int j = 0; j < np; j++)
             {
-                byte mb = Unsafe.Add(ref pm, j);
+                byte mb = Row(ref pm, j);
                 int market = mb & 0x7F;
                 if ((changedMarkets >> market & 1) == 0) continue;
                 ulong neg = (ulong)-(long)(mb >> 7);
-                ref ulong q = ref Unsafe.Add(ref d, _posOff + PosLimbs * j);
+                ref ulong q = ref Row(ref d, _posRow + PosRows * j);
                 HealthSums old = default, now = default;
                 if (!PositionTerm(in _mtPrev[market], ref q, neg, ref old) || !PositionTerm(in _mt[market], ref q, neg, ref now)) return false;
                 s.Sub(in old);
@@ -606,33 +639,31 @@ public sealed class RiskBook
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool PositionTerm(in MarketTick m, ref ulong q, ulong neg, ref HealthSums s) =>
-        RiskKernel.Position(in m, q, Unsafe.Add(ref q, 1), neg, Unsafe.Add(ref q, 2), Unsafe.Add(ref q, 3),
-            Unsafe.Add(ref q, 4), Unsafe.Add(ref q, 5), Unsafe.Add(ref q, 6), ref s);
+        RiskKernel.Position(in m, q, Row(ref q, 1), neg, Row(ref q, 2), Row(ref q, 3), Row(ref q, 4), Row(ref q, 5), Row(ref q, 6), ref s);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool ComputeFast(int id, AssetTick[] at, MarketTick[] mt, out HealthSums s)
     {
-        ref ulong d = ref MemoryMarshal.GetArrayDataReference(_data);
-        d = ref Unsafe.Add(ref d, (nint)id * _ds);
-        ref byte meta = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_meta), (nint)id * _ms);
+        ref ulong d = ref DataRef(id);
+        ref byte meta = ref MetaRef(id);
         s = default;
         s.E0 = s.J0 = d;
-        s.E1 = s.J1 = Unsafe.Add(ref d, 1);
+        s.E1 = s.J1 = Row(ref d, 1);
         int nc = meta;
         for (int j = 0; j < nc; j++)
         {
-            int asset = Unsafe.Add(ref meta, 2 + j);
-            if (!RiskKernel.Collateral(in at[asset], Unsafe.Add(ref d, 2 + 2 * j), Unsafe.Add(ref d, 3 + 2 * j), ref s)) return false;
+            int asset = Row(ref meta, 2 + j);
+            if (!RiskKernel.Collateral(in at[asset], Row(ref d, 2 + 2 * j), Row(ref d, 3 + 2 * j), ref s)) return false;
         }
-        int np = Unsafe.Add(ref meta, 1);
-        ref byte pm = ref Unsafe.Add(ref meta, 2 + _c);
-        ref ulong q = ref Unsafe.Add(ref d, _posOff);
+        int np = Row(ref meta, 1);
+        ref byte pm = ref Row(ref meta, 2 + _c);
+        ref ulong q = ref Row(ref d, _posRow);
         for (int j = 0; j < np; j++)
         {
-            byte mb = Unsafe.Add(ref pm, j);
+            byte mb = Row(ref pm, j);
             ulong neg = (ulong)-(long)(mb >> 7);
             if (!PositionTerm(in mt[mb & 0x7F], ref q, neg, ref s)) return false;
-            q = ref Unsafe.Add(ref q, PosLimbs);
+            q = ref Row(ref q, PosRows);
         }
         return true;
     }
