@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using CrossMargin.Ethereum.Numerics;
 
 namespace CrossMargin.Risk;
@@ -80,6 +81,7 @@ public sealed class RiskBook
     private RiskContext? _ctx; // built on demand from the state above
     private readonly AssetTick[] _at, _atPrev;
     private readonly MarketTick[] _mt, _mtPrev;
+    private readonly VectorTables? _vt; // null when the vector kernel cannot run (hardware or configuration)
 
     /// <summary>How many account evaluations took the 256-bit path since the book was created.</summary>
     public long ExactPathCount => Interlocked.Read(ref _exactCount);
@@ -122,11 +124,23 @@ public sealed class RiskBook
         _atPrev = new AssetTick[config.AssetCount];
         _mt = new MarketTick[config.MarketCount];
         _mtPrev = new MarketTick[config.MarketCount];
+        _vt = RiskVector.IsSupported && VectorTables.Fits(config) ? new VectorTables() : null;
+        VectorEnabled = _vt is not null;
         Grow(Math.Max(capacity, 1));
     }
 
     /// <summary>The configuration.</summary>
     public RiskConfig Config => _cfg;
+
+    /// <summary>
+    /// Whether full evaluations use the AVX-512 kernel (8 accounts at a time); true by default where the hardware and
+    /// the configuration (at most 16 markets and 16 assets) allow it. Both kernels give identical results.
+    /// </summary>
+    internal bool VectorEnabled
+    {
+        get;
+        set => field = value && _vt is not null;
+    }
 
     /// <summary>
     /// The current context (prices, funding, timestamp), or null before <see cref="SetMarketState"/>. Built on first
@@ -181,6 +195,7 @@ public sealed class RiskBook
         _stateSet = true;
         _ctx = null;
         FillTicks(_prices, _funding, _timestamp, _at, _mt);
+        _vt?.Fill(_at, _mt);
         if (parallel) SweepParallel();
         else Sweep();
     }
@@ -228,6 +243,7 @@ public sealed class RiskBook
             }
         }
         if (changedMarkets == 0) return 0;
+        _vt?.Fill(_at, _mt);
         Array.Copy(_at, _atPrev, _at.Length);
         int count = 0;
         for (int id = 0; id < _capacity; id++)
@@ -271,6 +287,7 @@ public sealed class RiskBook
         }
         int n = _memberCount[slot];
         if ((changedAssets | changedMarkets) == 0) return n;
+        _vt?.Fill(_at, _mt);
         int[] members = _members[slot];
         for (int i = 0; i < n; i++)
         {
@@ -510,7 +527,7 @@ public sealed class RiskBook
         RequireState();
         int parts = partitions > 0 ? partitions : Environment.ProcessorCount * 4;
         int n = _capacity;
-        int chunk = (n + parts - 1) / parts;
+        int chunk = ((n + parts - 1) / parts + Lanes - 1) & ~(Lanes - 1);
         Parallel.For(0, parts, k =>
         {
             int from = k * chunk;
@@ -520,15 +537,54 @@ public sealed class RiskBook
         _heap.Rebuild(_ratio.AsSpan(0, _capacity), _present.AsSpan(0, _capacity));
     }
 
+    /// <summary>Evaluates the present accounts of ids [from, to) (from a multiple of <see cref="Lanes"/>), a group at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ComputeRange(int from, int to)
     {
         AssetTick[] at = _at;
         MarketTick[] mt = _mt;
-        for (int id = from; id < to; id++)
+        VectorTables? vt = VectorEnabled ? _vt : null;
+        for (int baseId = from; baseId < to; baseId += Lanes)
         {
-            if (_present[id]) Compute(id, at, mt);
+            int present = LaneBits(_present, baseId);
+            if (present == 0) continue;
+            int ok = 0;
+            if (vt is not null)
+            {
+                int valid = present & ~LaneBits(_wide, baseId);
+                if (valid != 0)
+                {
+                    int g = baseId / Lanes;
+                    ok = RiskVector.ComputeGroup(ref _data[g * _rows * Lanes], ref _meta[g * _mrows * Lanes], ref _sums[g * 8 * Lanes], _c, valid, vt);
+                }
+            }
+            for (int l = 0; l < Lanes; l++)
+            {
+                if ((present >> l & 1) == 0) continue;
+                int id = baseId + l;
+                if ((ok >> l & 1) != 0) ClassifyFast(id);
+                else Compute(id, at, mt);
+            }
         }
+    }
+
+    /// <summary>Bit l set when flags[baseId + l] (bools are stored as 0/1 bytes).</summary>
+    private static int LaneBits(bool[] flags, int baseId)
+    {
+        _ = flags[baseId + Lanes - 1]; // capacity is a multiple of Lanes: the 8 bytes are inside the array
+        ulong bytes = Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<bool, byte>(ref flags[baseId]));
+        if (Bmi2.X64.IsSupported) return (int)Bmi2.X64.ParallelBitExtract(bytes, 0x0101010101010101UL);
+        int bits = 0;
+        for (int l = 0; l < Lanes; l++) bits |= (int)((bytes >> (8 * l)) & 1) << l;
+        return bits;
+    }
+
+    private void ClassifyFast(int id)
+    {
+        HealthSums s = SumsOf(id);
+        _status[id] = RiskKernel.Classify(in s, out long ratio);
+        _ratio[id] = ratio;
+        _kind[id] = ResultKind.Fast;
     }
 
     /// <summary>Full evaluation of one account at the given ticks: the fast path, else the exact path.</summary>
