@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
@@ -85,6 +86,11 @@ public sealed class RiskBook
 
     /// <summary>How many account evaluations took the 256-bit path since the book was created.</summary>
     public long ExactPathCount => Interlocked.Read(ref _exactCount);
+
+    /// <summary>How many accounts the vector kernel handed back to the scalar kernel (a bound was exceeded).</summary>
+    internal long VectorFallbackCount => Interlocked.Read(ref _laneFallbacks);
+
+    private long _laneFallbacks;
 
     /// <summary>Creates a book.</summary>
     public RiskBook(RiskConfig config, int capacity, int maxCollaterals = 4, int maxPositions = 8)
@@ -556,6 +562,7 @@ public sealed class RiskBook
                 {
                     int g = baseId / Lanes;
                     ok = RiskVector.ComputeGroup(ref _data[g * _rows * Lanes], ref _meta[g * _mrows * Lanes], ref _sums[g * 8 * Lanes], _c, valid, vt);
+                    if (ok != valid) Interlocked.Add(ref _laneFallbacks, BitOperations.PopCount((uint)(valid & ~ok)));
                 }
             }
             for (int l = 0; l < Lanes; l++)
