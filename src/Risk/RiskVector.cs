@@ -135,6 +135,30 @@ internal static class RiskVector
         l3 = (d6 >> 12) | (d7 << 18);
     }
 
+    /// <summary>
+    /// Bits 115..242 of a·F for the fixed factors (k = 115, a ≤ 2^114): the two lowest columns are dropped as well
+    /// (together below 2^92, less than 2^-23 of a unit after the shift), and so are the digits below bit 90.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TopFixed(Vector512<ulong> a0, Vector512<ulong> a1, Vector512<ulong> a2, Vector512<ulong> a3,
+        Vector512<ulong> f0, Vector512<ulong> f1, Vector512<ulong> f2, Vector512<ulong> f3,
+        out Vector512<ulong> q0, out Vector512<ulong> q1)
+    {
+        const int Sh = WadFactor.FixedK - 64;
+        Vector512<ulong> m = M30;
+        Vector512<ulong> c2 = Mul(a0, f2) + Mul(a1, f1) + Mul(a2, f0);
+        Vector512<ulong> c3 = Mul(a0, f3) + Mul(a1, f2) + Mul(a2, f1) + Mul(a3, f0) + (c2 >> 30);
+        Vector512<ulong> c4 = Mul(a1, f3) + Mul(a2, f2) + Mul(a3, f1) + (c3 >> 30);
+        Vector512<ulong> c5 = Mul(a2, f3) + Mul(a3, f2) + (c4 >> 30);
+        Vector512<ulong> c6 = Mul(a3, f3) + (c5 >> 30);
+        Vector512<ulong> d3 = c3 & m, d4 = c4 & m, d5 = c5 & m, d6 = c6 & m, d7 = c6 >> 30;
+        Vector512<ulong> l1 = (d3 << 26) | (d4 << 56); // bits 64..85 (from the dropped digit) are shifted out below
+        Vector512<ulong> l2 = (d4 >> 8) | (d5 << 22) | (d6 << 52);
+        Vector512<ulong> l3 = (d6 >> 12) | (d7 << 18);
+        q0 = (l1 >> Sh) | (l2 << (64 - Sh));
+        q1 = (l2 >> Sh) | (l3 << (64 - Sh));
+    }
+
     /// <summary>q' ∈ {q − 2, q − 1, q} to q, with the remainder (the product's low limb is a0·m0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Correct(Vector512<ulong> a0, Vector512<ulong> m0, ref Vector512<ulong> q0, ref Vector512<ulong> q1, out Vector512<ulong> rem)
@@ -164,17 +188,17 @@ internal static class RiskVector
         bad |= Avx512F.ShiftRightLogicalVariable(x1, sh) | (q1 >> (RiskKernel.QuotientBits - 64));
     }
 
-    /// <summary>floor(a·m/WAD) for a 64-bit parameter's factor (k = 115, a ≤ 2^114); bad gets a non-zero value when q ≥ 2^114.</summary>
+    /// <summary>
+    /// floor(a·m/WAD) for a 64-bit parameter's factor (k = 115, a ≤ 2^114, given as 64-bit limbs x and 30-bit limbs a);
+    /// bad gets a non-zero value when q ≥ 2^114.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MulDivFixed(ref ulong table, int field, Vector512<ulong> idx, Vector512<ulong> x0, Vector512<ulong> x1,
+    private static void MulDivFixed(ref ulong table, int field, Vector512<ulong> idx, Vector512<ulong> x0,
+        Vector512<ulong> a0, Vector512<ulong> a1, Vector512<ulong> a2, Vector512<ulong> a3,
         out Vector512<ulong> q0, out Vector512<ulong> q1, out Vector512<ulong> rem, ref Vector512<ulong> bad)
     {
-        const int Sh = WadFactor.FixedK - 64;
-        Limbs(x0, x1, out Vector512<ulong> a0, out Vector512<ulong> a1, out Vector512<ulong> a2, out Vector512<ulong> a3);
-        Top(a0, a1, a2, a3, Look(ref table, field, idx), Look(ref table, field + 1, idx), Look(ref table, field + 2, idx), Look(ref table, field + 3, idx),
-            out Vector512<ulong> l1, out Vector512<ulong> l2, out Vector512<ulong> l3);
-        q0 = (l1 >> Sh) | (l2 << (64 - Sh));
-        q1 = (l2 >> Sh) | (l3 << (64 - Sh));
+        TopFixed(a0, a1, a2, a3, Look(ref table, field, idx), Look(ref table, field + 1, idx), Look(ref table, field + 2, idx), Look(ref table, field + 3, idx),
+            out q0, out q1);
         Correct(x0, Look(ref table, field + 4, idx), ref q0, ref q1, out rem);
         bad |= q1 >> (RiskKernel.QuotientBits - 64);
     }
@@ -227,8 +251,9 @@ internal static class RiskVector
             Vector512<ulong> lbad = ~Look(ref at, VectorTables.AFast, idx);
             Limbs(b0, b1, out Vector512<ulong> a0, out Vector512<ulong> a1, out Vector512<ulong> a2, out Vector512<ulong> a3);
             MulDiv(ref at, VectorTables.APrice, idx, b0, b1, a0, a1, a2, a3, out Vector512<ulong> r0, out Vector512<ulong> r1, out _, ref lbad);
-            MulDivFixed(ref at, VectorTables.AMw, idx, r0, r1, out Vector512<ulong> v0, out Vector512<ulong> v1, out _, ref lbad);
-            MulDivFixed(ref at, VectorTables.AIw, idx, r0, r1, out Vector512<ulong> w0, out Vector512<ulong> w1, out _, ref lbad);
+            Limbs(r0, r1, out a0, out a1, out a2, out a3);
+            MulDivFixed(ref at, VectorTables.AMw, idx, r0, a0, a1, a2, a3, out Vector512<ulong> v0, out Vector512<ulong> v1, out _, ref lbad);
+            MulDivFixed(ref at, VectorTables.AIw, idx, r0, a0, a1, a2, a3, out Vector512<ulong> w0, out Vector512<ulong> w1, out _, ref lbad);
             Add(ref e0, ref e1, v0 & active, v1 & active);
             Add(ref j0, ref j1, w0 & active, w1 & active);
             bad |= lbad & active;
@@ -260,10 +285,11 @@ internal static class RiskVector
 
             // requirements: ceil(notional·fraction/WAD) + minPositionMargin
             Vector512<ulong> min0 = Look(ref mt, VectorTables.MMin0, idx), min1 = Look(ref mt, VectorTables.MMin1, idx);
-            MulDivFixed(ref mt, VectorTables.MMmf, idx, n0, n1, out Vector512<ulong> x0, out Vector512<ulong> x1, out rem, ref lbad);
+            Limbs(n0, n1, out Vector512<ulong> b0, out Vector512<ulong> b1, out Vector512<ulong> b2, out Vector512<ulong> b3);
+            MulDivFixed(ref mt, VectorTables.MMmf, idx, n0, b0, b1, b2, b3, out Vector512<ulong> x0, out Vector512<ulong> x1, out rem, ref lbad);
             Add(ref x0, ref x1, min0, min1);
             Add(ref x0, ref x1, ~Vector512.Equals(rem, Vector512<ulong>.Zero) & Vector512<ulong>.One, Vector512<ulong>.Zero);
-            MulDivFixed(ref mt, VectorTables.MImf, idx, n0, n1, out Vector512<ulong> y0, out Vector512<ulong> y1, out rem, ref lbad);
+            MulDivFixed(ref mt, VectorTables.MImf, idx, n0, b0, b1, b2, b3, out Vector512<ulong> y0, out Vector512<ulong> y1, out rem, ref lbad);
             Add(ref y0, ref y1, min0, min1);
             Add(ref y0, ref y1, ~Vector512.Equals(rem, Vector512<ulong>.Zero) & Vector512<ulong>.One, Vector512<ulong>.Zero);
 
