@@ -127,7 +127,7 @@ public sealed partial class LiquidationDetector
         else
         {
             RiskBook risk = _risk!;
-            if (block.FundingChanged || (accruing && next != _contextTimestamp))
+            if (block.FundingChanged)
             {
                 risk.SetMarketState(prices, _funding, next);
                 recomputed = _addresses.Count;
@@ -135,6 +135,11 @@ public sealed partial class LiquidationDetector
             }
             else
             {
+                if (accruing && next != _contextTimestamp)
+                {
+                    recomputed += risk.SetTimestamp(next); // only the accounts in markets whose index moves
+                    _contextTimestamp = next;
+                }
                 for (int s = 0; s < prices.Length; s++)
                 {
                     if (_prices[s] != prices[s]) recomputed += risk.UpdatePrice(s, prices[s]);
