@@ -69,7 +69,7 @@ public sealed class RiskParityTests(RiskParityDevnet devnet, ITestOutputHelper o
             }
             if (exact.IsLiquidatable) liquidatable++;
         }
-        output.WriteLine($"{label}: block {snap.Block} t={snap.Timestamp}: {snap.Accounts.Length} accounts, {liquidatable} liquidatable, {mismatches} mismatches");
+        output.WriteLine($"{label}: block {snap.Block} t={snap.Timestamp}: {snap.Accounts.Length} accounts, {liquidatable} liquidatable, {mismatches} mismatches, {book.ExactPathCount} on the book's exact path");
         return mismatches;
     }
 
