@@ -62,24 +62,6 @@ public class FormulaPropertyTests
         });
 
     [Fact]
-    public void FastWad_reciprocal_constant_is_correct() =>
-        Assert.Equal(((BigInteger.One << 128) - 1) / FastWad.D - (BigInteger.One << 64), (BigInteger)FastWad.V);
-
-    [Fact]
-    public void FastWad_matches_mulDiv_whenever_it_answers() =>
-        Gens.Check(Gens.Bits(128).Zip(Gens.Bits(128)), t =>
-        {
-            UInt128 a = (UInt128)t.Item1, b = (UInt128)t.Item2;
-            BigInteger prod = B(t.Item1) * B(t.Item2);
-            BigInteger q = prod / Wad;
-            bool fits = q <= (BigInteger)UInt128.MaxValue;
-            Assert.Equal(fits, FastWad.TryMulDiv(a, b, out UInt128 fq, out bool inexact));
-            if (!fits) return;
-            Assert.Equal(q, (BigInteger)fq);
-            Assert.Equal(!(prod % Wad).IsZero, inexact);
-        }, 20_000);
-
-    [Fact]
     public void Liquidation_size_matches_reference() =>
         Gens.Check(Gens.Z3(Gens.Config_, Gens.Signed(Gens.Realistic), Gens.Z4(Gens.Realistic, Gens.Realistic, Gens.Realistic, Gens.Realistic)), t =>
         {
