@@ -11,20 +11,22 @@ public readonly record struct ShockHit(int AccountId, Health Health, UInt256 Sho
 
 /// <summary>
 /// Incremental risk engine over many accounts (ids 0..capacity-1).
-/// <para>Layout: struct-of-arrays. Each account's inputs are one contiguous block of 64-bit limbs (cash, then a
-/// fixed number of collateral slots <c>maxCollaterals</c>, then position slots <c>maxPositions</c> holding |size|,
-/// open notional and the funding snapshot's part of the funding owed), with a parallel block of bytes (entry counts, asset and market ids, the
-/// sign of each size). Results are limb sums (equity, initial equity, maintenance and initial margin), status and
-/// margin ratio. An account whose state does not fit (more entries, or a value outside the fast-path bounds) is kept
-/// as an <see cref="AccountState"/> and computed on the 256-bit path.</para>
-/// <para>Exactness: the fast path (<c>RiskKernel</c>) computes the same integers as <see cref="Margin.ComputeHealth"/>.
-/// It answers only when every quotient is below 2^117 and the stored values are inside the bounds that make every
-/// sum safe (checked, never assumed); anything else falls back to the exact 256-bit path for that account, which
-/// also reports a contract revert as <see cref="AccountStatus.Reverts"/>.</para>
-/// <para>Per tick, everything that depends only on the price (price, funding index with pending accrual, the
-/// market's fractions) is computed once per market/asset; an account is then a pass over its own slots. A price,
-/// funding or timestamp change recomputes only the terms of the markets and assets it changed (the old term is
-/// recomputed from the previous tick and subtracted), for the accounts exposed to them.</para>
+/// <para>Layout: struct-of-arrays in groups of 8 ids. Each field of an account (a 64-bit limb of the cash, of a
+/// collateral balance, of a position's |size|, open notional or snapshot term) is one lane of a 64-byte row shared
+/// by the 8 accounts of its group; a fixed number of collateral slots (<c>maxCollaterals</c>) and position slots
+/// (<c>maxPositions</c>) per account, with byte rows for entry counts, asset and market ids and the sign of each
+/// size. Results are kept the same way (equity, initial equity, maintenance and initial margin as limbs), with status
+/// and margin ratio per id. An account that does not fit (more entries, or a value outside the fast-path bounds) is
+/// kept as an <see cref="AccountState"/> and computed on the 256-bit path.</para>
+/// <para>Exactness: the fast paths compute the same integers as <see cref="Margin.ComputeHealth"/> without a
+/// division (<c>RiskKernel</c> on 64-bit limbs, <c>RiskVector</c> for 8 accounts at a time with AVX-512). They answer
+/// only inside bounds that are checked, never assumed; anything else falls back, per account, to the scalar kernel and
+/// then to the exact 256-bit path, which also reports a contract revert as <see cref="AccountStatus.Reverts"/>.</para>
+/// <para>Per tick, everything that depends only on the price (price and |funding index| factors, the margin fractions'
+/// factors) is prepared once per market/asset; an account is then a pass over its own slots. A price, funding or
+/// timestamp change recomputes only the terms of the markets and assets it changed (the same term at the previous
+/// tick is subtracted), for the accounts exposed to them. Nothing is allocated per sweep or per tick; the
+/// <see cref="Context"/> is built on demand.</para>
 /// </summary>
 public sealed class RiskBook
 {

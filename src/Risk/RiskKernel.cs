@@ -423,8 +423,8 @@ internal static class RiskKernel
         if ((m0 | m1) == 0) return negMask != 0 ? -long.MaxValue : long.MaxValue;
         CondNeg(ref e0, ref e1, negMask);
         // num = |equity|·1e9 (< 2^157)
-        ulong h0 = Math.BigMul(e0, RatioScale, out ulong n0);
-        ulong h1 = Math.BigMul(e1, RatioScale, out ulong l1);
+        ulong h0 = MulHi(e0, RatioScale), n0 = e0 * RatioScale;
+        ulong h1 = MulHi(e1, RatioScale), l1 = e1 * RatioScale;
         ulong n1 = h0 + l1;
         ulong n2 = h1 + (n1 < l1 ? 1UL : 0UL);
         // num ≥ MM·2^63 ⇔ floor ≥ 2^63: clamped either way
@@ -465,8 +465,8 @@ internal static class RiskKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MulSub(ulong n0, ulong n1, ulong n2, ulong q, ulong m0, ulong m1, out ulong r0, out ulong r1, out ulong r2)
     {
-        ulong h0 = Math.BigMul(q, m0, out ulong p0);
-        ulong h1 = Math.BigMul(q, m1, out ulong l1);
+        ulong h0 = MulHi(q, m0), p0 = q * m0;
+        ulong h1 = MulHi(q, m1), l1 = q * m1;
         ulong p1 = h0 + l1;
         ulong p2 = h1 + (p1 < l1 ? 1UL : 0UL);
         r0 = n0 - p0;
