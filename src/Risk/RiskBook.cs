@@ -84,7 +84,13 @@ public sealed class RiskBook
     private RiskContext? _ctx; // built on demand from the state above
     private readonly AssetTick[] _at, _atPrev;
     private readonly MarketTick[] _mt, _mtPrev;
-    private readonly VectorTables? _vt; // null when the vector kernel cannot run (hardware or configuration)
+    private VectorTables? _vt; // the current ticks for the vector kernel; null when it cannot run (hardware or configuration)
+    private VectorTables? _vtPrev; // the previous ticks (swapped with _vt when a tick changes)
+
+    // scratch for incremental updates: lanes to recompute per group, and the groups touched
+    private int[] _groupLanes = [];
+    private int[] _touched = [];
+    private int _touchedCount;
 
     /// <summary>How many account evaluations took the 256-bit path since the book was created.</summary>
     public long ExactPathCount => Interlocked.Read(ref _exactCount);
@@ -132,7 +138,11 @@ public sealed class RiskBook
         _atPrev = new AssetTick[config.AssetCount];
         _mt = new MarketTick[config.MarketCount];
         _mtPrev = new MarketTick[config.MarketCount];
-        _vt = RiskVector.IsSupported && VectorTables.Fits(config) ? new VectorTables() : null;
+        if (RiskVector.IsSupported && VectorTables.Fits(config))
+        {
+            _vt = new VectorTables();
+            _vtPrev = new VectorTables();
+        }
         VectorEnabled = _vt is not null;
         Grow(Math.Max(capacity, 1));
     }
@@ -178,6 +188,8 @@ public sealed class RiskBook
         Array.Resize(ref _exposure, n);
         Array.Resize(ref _sums, n * 8);
         Array.Resize(ref _kind, n);
+        Array.Resize(ref _groupLanes, n / Lanes);
+        Array.Resize(ref _touched, n / Lanes);
         if (_exactHealth is not null) Array.Resize(ref _exactHealth, n);
         Array.Resize(ref _ratio, n);
         Array.Resize(ref _status, n);
@@ -251,16 +263,16 @@ public sealed class RiskBook
             }
         }
         if (changedMarkets == 0) return 0;
-        _vt?.Fill(_at, _mt);
+        SwapTables();
         Array.Copy(_at, _atPrev, _at.Length);
         int count = 0;
         for (int id = 0; id < _capacity; id++)
         {
             if (!_present[id] || (_exposure[id] & slots) == UInt128.Zero) continue;
-            RecomputeChanged(id, 0, changedMarkets);
-            _heap.Set(id, _ratio[id]);
+            Mark(id);
             count++;
         }
+        RecomputeMarked(0, changedMarkets);
         return count;
     }
 
@@ -295,15 +307,67 @@ public sealed class RiskBook
         }
         int n = _memberCount[slot];
         if ((changedAssets | changedMarkets) == 0) return n;
-        _vt?.Fill(_at, _mt);
+        SwapTables();
         int[] members = _members[slot];
-        for (int i = 0; i < n; i++)
-        {
-            int id = members[i];
-            RecomputeChanged(id, changedAssets, changedMarkets);
-            _heap.Set(id, _ratio[id]);
-        }
+        for (int i = 0; i < n; i++) Mark(members[i]);
+        RecomputeMarked(changedAssets, changedMarkets);
         return n;
+    }
+
+    /// <summary>The current vector tables become the previous ones, and the current ones are refilled from the ticks.</summary>
+    private void SwapTables()
+    {
+        if (_vt is null) return;
+        (_vt, _vtPrev) = (_vtPrev, _vt);
+        _vt!.Fill(_at, _mt);
+    }
+
+    private void Mark(int id)
+    {
+        int g = id / Lanes;
+        if (_groupLanes[g] == 0) _touched[_touchedCount++] = g;
+        _groupLanes[g] |= 1 << (id & (Lanes - 1));
+    }
+
+    /// <summary>
+    /// Recomputes the marked accounts after a tick changed the given assets and markets: per group, the vector kernel
+    /// updates the changed terms of the accounts on the fast path; the rest go through <see cref="RecomputeChanged"/>.
+    /// </summary>
+    private void RecomputeMarked(ulong changedAssets, ulong changedMarkets)
+    {
+        VectorTables? now = VectorEnabled ? _vt : null;
+        for (int t = 0; t < _touchedCount; t++)
+        {
+            int g = _touched[t];
+            int lanes = _groupLanes[g];
+            _groupLanes[g] = 0;
+            int baseId = g * Lanes;
+            int valid = 0, ok = 0;
+            if (now is not null)
+            {
+                for (int l = 0; l < Lanes; l++)
+                {
+                    int id = baseId + l;
+                    if ((lanes >> l & 1) != 0 && _kind[id] == ResultKind.Fast && !_wide[id]) valid |= 1 << l;
+                }
+                if (valid != 0)
+                {
+                    ok = RiskVector.DeltaGroup(ref _data[g * _rows * Lanes], ref _meta[g * _mrows * Lanes], ref _sums[g * 8 * Lanes], _c, valid,
+                        changedAssets, changedMarkets, _vtPrev!, now);
+                    if (ok != valid) Interlocked.Add(ref _laneFallbacks, BitOperations.PopCount((uint)(valid & ~ok)));
+                }
+            }
+            for (int l = 0; l < Lanes; l++)
+            {
+                if ((lanes >> l & 1) == 0) continue;
+                int id = baseId + l;
+                if ((ok >> l & 1) != 0) ClassifyFast(id);
+                else if ((valid >> l & 1) != 0) Compute(id, _at, _mt); // its rows were left partly updated
+                else RecomputeChanged(id, changedAssets, changedMarkets);
+                _heap.Set(id, _ratio[id]);
+            }
+        }
+        _touchedCount = 0;
     }
 
     private void FillTicks(ReadOnlySpan<UInt256> prices, ReadOnlySpan<FundingState> funding, ulong timestamp, AssetTick[] at, MarketTick[] mt)

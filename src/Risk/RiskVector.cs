@@ -223,6 +223,88 @@ internal static class RiskVector
     private static Vector512<ulong> Bytes(ref byte row) =>
         Avx512F.ConvertToVector512UInt64(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref row)).AsByte());
 
+    /// <summary>One collateral slot of 8 accounts: the maintenance- and initial-weighted values (lanes beyond the bounds set bad).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CollateralTerm(ref ulong at, ref ulong row, Vector512<ulong> idx,
+        out Vector512<ulong> v0, out Vector512<ulong> v1, out Vector512<ulong> w0, out Vector512<ulong> w1, ref Vector512<ulong> bad)
+    {
+        Vector512<ulong> b0 = Vector512.LoadUnsafe(ref row), b1 = Vector512.LoadUnsafe(ref row, 8);
+        bad |= ~Look(ref at, VectorTables.AFast, idx);
+        Limbs(b0, b1, out Vector512<ulong> a0, out Vector512<ulong> a1, out Vector512<ulong> a2, out Vector512<ulong> a3);
+        MulDiv(ref at, VectorTables.APrice, idx, b0, b1, a0, a1, a2, a3, out Vector512<ulong> r0, out Vector512<ulong> r1, out _, ref bad);
+        Limbs(r0, r1, out a0, out a1, out a2, out a3);
+        MulDivFixed(ref at, VectorTables.AMw, idx, r0, a0, a1, a2, a3, out v0, out v1, out _, ref bad);
+        MulDivFixed(ref at, VectorTables.AIw, idx, r0, a0, a1, a2, a3, out w0, out w1, out _, ref bad);
+    }
+
+    /// <summary>
+    /// One position slot of 8 accounts (mb = the market byte: id, bit 7 = short): pnl = floor(size·p/WAD) −
+    /// openNotional − fundingOwed and the two requirements ceil(notional·fraction/WAD) + minPositionMargin.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PositionTerm(ref ulong mt, ref ulong row, Vector512<ulong> mb,
+        out Vector512<ulong> v0, out Vector512<ulong> v1, out Vector512<ulong> x0, out Vector512<ulong> x1,
+        out Vector512<ulong> y0, out Vector512<ulong> y1, ref Vector512<ulong> bad)
+    {
+        Vector512<ulong> idx = mb & Vector512.Create(0x7FUL);
+        Vector512<ulong> neg = Vector512<ulong>.Zero - (mb >> 7);
+        Vector512<ulong> s0 = Vector512.LoadUnsafe(ref row), s1 = Vector512.LoadUnsafe(ref row, 8);
+        bad |= ~Look(ref mt, VectorTables.MFast, idx);
+        Limbs(s0, s1, out Vector512<ulong> a0, out Vector512<ulong> a1, out Vector512<ulong> a2, out Vector512<ulong> a3);
+
+        // value = floor(size·p/WAD), notional = ceil(|size|·p/WAD)
+        MulDiv(ref mt, VectorTables.MPrice, idx, s0, s1, a0, a1, a2, a3, out Vector512<ulong> q0, out Vector512<ulong> q1, out Vector512<ulong> rem, ref bad);
+        Vector512<ulong> rnz = ~Vector512.Equals(rem, Vector512<ulong>.Zero);
+        Vector512<ulong> n0 = q0 - rnz;
+        Vector512<ulong> n1 = q1 - Vector512.LessThan(n0, q0);
+        v0 = Vector512.ConditionalSelect(neg, n0, q0);
+        v1 = Vector512.ConditionalSelect(neg, n1, q1);
+        Vector512<ulong> carry = neg & Vector512.Equals(v0, Vector512<ulong>.Zero);
+        v0 = (v0 ^ neg) - neg;
+        v1 = (v1 ^ neg) - carry;
+        Sub(ref v0, ref v1, Vector512.LoadUnsafe(ref row, 16), Vector512.LoadUnsafe(ref row, 24));
+
+        // requirements: ceil(notional·fraction/WAD) + minPositionMargin
+        Vector512<ulong> min0 = Look(ref mt, VectorTables.MMin0, idx), min1 = Look(ref mt, VectorTables.MMin1, idx);
+        Limbs(n0, n1, out Vector512<ulong> b0, out Vector512<ulong> b1, out Vector512<ulong> b2, out Vector512<ulong> b3);
+        MulDivFixed(ref mt, VectorTables.MMmf, idx, n0, b0, b1, b2, b3, out x0, out x1, out rem, ref bad);
+        Add(ref x0, ref x1, min0, min1);
+        Add(ref x0, ref x1, ~Vector512.Equals(rem, Vector512<ulong>.Zero) & Vector512<ulong>.One, Vector512<ulong>.Zero);
+        MulDivFixed(ref mt, VectorTables.MImf, idx, n0, b0, b1, b2, b3, out y0, out y1, out rem, ref bad);
+        Add(ref y0, ref y1, min0, min1);
+        Add(ref y0, ref y1, ~Vector512.Equals(rem, Vector512<ulong>.Zero) & Vector512<ulong>.One, Vector512<ulong>.Zero);
+
+        // funding owed = floor(size·index/WAD) − floor(size·snapshot/WAD) + (index remainder > snapshot remainder)
+        MulDiv(ref mt, VectorTables.MIndex, idx, s0, s1, a0, a1, a2, a3, out Vector512<ulong> i0, out Vector512<ulong> i1, out rem, ref bad);
+        Vector512<ulong> sgn = neg ^ Look(ref mt, VectorTables.MINeg, idx);
+        Vector512<ulong> rmask = ~Vector512.Equals(rem, Vector512<ulong>.Zero);
+        Vector512<ulong> inc = Vector512.AndNot(sgn, rmask) & Vector512<ulong>.One;
+        i0 ^= sgn;
+        i1 ^= sgn;
+        Vector512<ulong> ni0 = i0 + inc;
+        i1 -= Vector512.LessThan(ni0, i0);
+        i0 = ni0;
+        rem = Vector512.ConditionalSelect(sgn & rmask, Vector512.Create(W) - rem, rem);
+        Sub(ref i0, ref i1, Vector512.LoadUnsafe(ref row, 32), Vector512.LoadUnsafe(ref row, 40));
+        Vector512<ulong> up = Vector512.GreaterThan(rem, Vector512.LoadUnsafe(ref row, 48));
+        ni0 = i0 - up;
+        i1 -= Vector512.LessThan(ni0, i0);
+        i0 = ni0;
+        Sub(ref v0, ref v1, i0, i1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ulong> LaneMask(int lanes) =>
+        ~Vector512.Equals(Avx512F.ShiftRightLogicalVariable(Vector512.Create((ulong)lanes), Vector512.Create(0UL, 1, 2, 3, 4, 5, 6, 7)) & Vector512<ulong>.One, Vector512<ulong>.Zero);
+
+    /// <summary>Lanes whose entry (asset or market id) has its bit set in <paramref name="changed"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ulong> Changed(ulong changed, Vector512<ulong> idx) =>
+        ~Vector512.Equals(Avx512F.ShiftRightLogicalVariable(Vector512.Create(changed), idx) & Vector512<ulong>.One, Vector512<ulong>.Zero);
+
+    private static int Good(int valid, Vector512<ulong> bad) =>
+        valid & (int)Vector512.ExtractMostSignificantBits(Vector512.Equals(bad, Vector512<ulong>.Zero));
+
     /// <summary>
     /// Computes the 8 accounts of one group. <paramref name="valid"/> has bit l set for the lanes to compute (present,
     /// stored in the slots). Writes the sums of every lane to the group's result rows and returns the lanes whose sums
@@ -231,8 +313,7 @@ internal static class RiskVector
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int ComputeGroup(ref ulong data, ref byte meta, ref ulong sums, int collaterals, int valid, VectorTables tables)
     {
-        Vector512<ulong> lane = Vector512.Create(0UL, 1, 2, 3, 4, 5, 6, 7);
-        Vector512<ulong> validMask = ~Vector512.Equals(Avx512F.ShiftRightLogicalVariable(Vector512.Create((ulong)valid), lane) & Vector512<ulong>.One, Vector512<ulong>.Zero);
+        Vector512<ulong> validMask = LaneMask(valid);
         Vector512<ulong> bad = Vector512<ulong>.Zero;
         Vector512<ulong> e0 = Vector512.LoadUnsafe(ref data), e1 = Vector512.LoadUnsafe(ref data, 8);
         Vector512<ulong> j0 = e0, j1 = e1;
@@ -245,72 +326,21 @@ internal static class RiskVector
         for (int j = 0; j < cmax; j++)
         {
             Vector512<ulong> active = Vector512.LessThan(Vector512.Create((ulong)j), nc) & validMask;
-            Vector512<ulong> idx = Bytes(ref Unsafe.Add(ref meta, (2 + j) * 8));
-            ref ulong row = ref Unsafe.Add(ref data, (2 + 2 * j) * 8);
-            Vector512<ulong> b0 = Vector512.LoadUnsafe(ref row), b1 = Vector512.LoadUnsafe(ref row, 8);
-            Vector512<ulong> lbad = ~Look(ref at, VectorTables.AFast, idx);
-            Limbs(b0, b1, out Vector512<ulong> a0, out Vector512<ulong> a1, out Vector512<ulong> a2, out Vector512<ulong> a3);
-            MulDiv(ref at, VectorTables.APrice, idx, b0, b1, a0, a1, a2, a3, out Vector512<ulong> r0, out Vector512<ulong> r1, out _, ref lbad);
-            Limbs(r0, r1, out a0, out a1, out a2, out a3);
-            MulDivFixed(ref at, VectorTables.AMw, idx, r0, a0, a1, a2, a3, out Vector512<ulong> v0, out Vector512<ulong> v1, out _, ref lbad);
-            MulDivFixed(ref at, VectorTables.AIw, idx, r0, a0, a1, a2, a3, out Vector512<ulong> w0, out Vector512<ulong> w1, out _, ref lbad);
+            Vector512<ulong> lbad = Vector512<ulong>.Zero;
+            CollateralTerm(ref at, ref Unsafe.Add(ref data, (2 + 2 * j) * 8), Bytes(ref Unsafe.Add(ref meta, (2 + j) * 8)),
+                out Vector512<ulong> v0, out Vector512<ulong> v1, out Vector512<ulong> w0, out Vector512<ulong> w1, ref lbad);
             Add(ref e0, ref e1, v0 & active, v1 & active);
             Add(ref j0, ref j1, w0 & active, w1 & active);
             bad |= lbad & active;
         }
 
         ref ulong mt = ref tables.Markets[0];
-        Vector512<ulong> w = Vector512.Create(W);
         for (int j = 0; j < pmax; j++)
         {
             Vector512<ulong> active = Vector512.LessThan(Vector512.Create((ulong)j), np) & validMask;
-            Vector512<ulong> mb = Bytes(ref Unsafe.Add(ref meta, (2 + collaterals + j) * 8));
-            Vector512<ulong> idx = mb & Vector512.Create(0x7FUL);
-            Vector512<ulong> neg = Vector512<ulong>.Zero - (mb >> 7);
-            ref ulong row = ref Unsafe.Add(ref data, (2 + 2 * collaterals + RiskBook.PosRows * j) * 8);
-            Vector512<ulong> s0 = Vector512.LoadUnsafe(ref row), s1 = Vector512.LoadUnsafe(ref row, 8);
-            Vector512<ulong> lbad = ~Look(ref mt, VectorTables.MFast, idx);
-            Limbs(s0, s1, out Vector512<ulong> a0, out Vector512<ulong> a1, out Vector512<ulong> a2, out Vector512<ulong> a3);
-
-            // value = floor(size·p/WAD), notional = ceil(|size|·p/WAD)
-            MulDiv(ref mt, VectorTables.MPrice, idx, s0, s1, a0, a1, a2, a3, out Vector512<ulong> q0, out Vector512<ulong> q1, out Vector512<ulong> rem, ref lbad);
-            Vector512<ulong> rnz = ~Vector512.Equals(rem, Vector512<ulong>.Zero);
-            Vector512<ulong> n0 = q0 - rnz;
-            Vector512<ulong> n1 = q1 - Vector512.LessThan(n0, q0);
-            Vector512<ulong> v0 = Vector512.ConditionalSelect(neg, n0, q0), v1 = Vector512.ConditionalSelect(neg, n1, q1);
-            Vector512<ulong> carry = neg & Vector512.Equals(v0, Vector512<ulong>.Zero);
-            v0 = (v0 ^ neg) - neg;
-            v1 = (v1 ^ neg) - carry;
-            Sub(ref v0, ref v1, Vector512.LoadUnsafe(ref row, 16), Vector512.LoadUnsafe(ref row, 24));
-
-            // requirements: ceil(notional·fraction/WAD) + minPositionMargin
-            Vector512<ulong> min0 = Look(ref mt, VectorTables.MMin0, idx), min1 = Look(ref mt, VectorTables.MMin1, idx);
-            Limbs(n0, n1, out Vector512<ulong> b0, out Vector512<ulong> b1, out Vector512<ulong> b2, out Vector512<ulong> b3);
-            MulDivFixed(ref mt, VectorTables.MMmf, idx, n0, b0, b1, b2, b3, out Vector512<ulong> x0, out Vector512<ulong> x1, out rem, ref lbad);
-            Add(ref x0, ref x1, min0, min1);
-            Add(ref x0, ref x1, ~Vector512.Equals(rem, Vector512<ulong>.Zero) & Vector512<ulong>.One, Vector512<ulong>.Zero);
-            MulDivFixed(ref mt, VectorTables.MImf, idx, n0, b0, b1, b2, b3, out Vector512<ulong> y0, out Vector512<ulong> y1, out rem, ref lbad);
-            Add(ref y0, ref y1, min0, min1);
-            Add(ref y0, ref y1, ~Vector512.Equals(rem, Vector512<ulong>.Zero) & Vector512<ulong>.One, Vector512<ulong>.Zero);
-
-            // funding owed = floor(size·index/WAD) − floor(size·snapshot/WAD) + (index remainder > snapshot remainder)
-            MulDiv(ref mt, VectorTables.MIndex, idx, s0, s1, a0, a1, a2, a3, out Vector512<ulong> i0, out Vector512<ulong> i1, out rem, ref lbad);
-            Vector512<ulong> sgn = neg ^ Look(ref mt, VectorTables.MINeg, idx);
-            Vector512<ulong> rmask = ~Vector512.Equals(rem, Vector512<ulong>.Zero);
-            Vector512<ulong> inc = Vector512.AndNot(sgn, rmask) & Vector512<ulong>.One;
-            i0 ^= sgn;
-            i1 ^= sgn;
-            Vector512<ulong> ni0 = i0 + inc;
-            i1 -= Vector512.LessThan(ni0, i0);
-            i0 = ni0;
-            rem = Vector512.ConditionalSelect(sgn & rmask, w - rem, rem);
-            Sub(ref i0, ref i1, Vector512.LoadUnsafe(ref row, 32), Vector512.LoadUnsafe(ref row, 40));
-            Vector512<ulong> up = Vector512.GreaterThan(rem, Vector512.LoadUnsafe(ref row, 48));
-            ni0 = i0 - up;
-            i1 -= Vector512.LessThan(ni0, i0);
-            i0 = ni0;
-            Sub(ref v0, ref v1, i0, i1);
-
+            Vector512<ulong> lbad = Vector512<ulong>.Zero;
+            PositionTerm(ref mt, ref Unsafe.Add(ref data, (2 + 2 * collaterals + RiskBook.PosRows * j) * 8), Bytes(ref Unsafe.Add(ref meta, (2 + collaterals + j) * 8)),
+                out Vector512<ulong> v0, out Vector512<ulong> v1, out Vector512<ulong> x0, out Vector512<ulong> x1, out Vector512<ulong> y0, out Vector512<ulong> y1, ref lbad);
             Add(ref e0, ref e1, v0 & active, v1 & active);
             Add(ref j0, ref j1, v0 & active, v1 & active);
             Add(ref mm0, ref mm1, x0 & active, x1 & active);
@@ -326,7 +356,85 @@ internal static class RiskVector
         mm1.StoreUnsafe(ref sums, 40);
         im0.StoreUnsafe(ref sums, 48);
         im1.StoreUnsafe(ref sums, 56);
-        return valid & (int)Vector512.ExtractMostSignificantBits(Vector512.Equals(bad, Vector512<ulong>.Zero));
+        return Good(valid, bad);
+    }
+
+    /// <summary>
+    /// Incremental update of the <paramref name="valid"/> lanes of one group (whose stored sums are fast-path sums at
+    /// the previous tick): for every collateral and position slot whose asset or market changed, the term at the
+    /// previous tick (<paramref name="before"/>) is subtracted and the term at the current tick
+    /// (<paramref name="now"/>) added. Returns the lanes whose new sums are exact; the others' rows are garbage and
+    /// must be recomputed in full by the caller.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int DeltaGroup(ref ulong data, ref byte meta, ref ulong sums, int collaterals, int valid,
+        ulong changedAssets, ulong changedMarkets, VectorTables before, VectorTables now)
+    {
+        Vector512<ulong> validMask = LaneMask(valid);
+        Vector512<ulong> bad = Vector512<ulong>.Zero;
+        Vector512<ulong> e0 = Vector512.LoadUnsafe(ref sums), e1 = Vector512.LoadUnsafe(ref sums, 8);
+        Vector512<ulong> j0 = Vector512.LoadUnsafe(ref sums, 16), j1 = Vector512.LoadUnsafe(ref sums, 24);
+        Vector512<ulong> mm0 = Vector512.LoadUnsafe(ref sums, 32), mm1 = Vector512.LoadUnsafe(ref sums, 40);
+        Vector512<ulong> im0 = Vector512.LoadUnsafe(ref sums, 48), im1 = Vector512.LoadUnsafe(ref sums, 56);
+        Vector512<ulong> nc = Bytes(ref meta), np = Bytes(ref Unsafe.Add(ref meta, 8));
+
+        if (changedAssets != 0)
+        {
+            int cmax = MaxLane(nc & validMask);
+            ref ulong at0 = ref before.Assets[0];
+            ref ulong at1 = ref now.Assets[0];
+            for (int j = 0; j < cmax; j++)
+            {
+                Vector512<ulong> idx = Bytes(ref Unsafe.Add(ref meta, (2 + j) * 8));
+                Vector512<ulong> active = Vector512.LessThan(Vector512.Create((ulong)j), nc) & validMask & Changed(changedAssets, idx);
+                if (active == Vector512<ulong>.Zero) continue;
+                ref ulong row = ref Unsafe.Add(ref data, (2 + 2 * j) * 8);
+                Vector512<ulong> lbad = Vector512<ulong>.Zero;
+                CollateralTerm(ref at0, ref row, idx, out Vector512<ulong> v0, out Vector512<ulong> v1, out Vector512<ulong> w0, out Vector512<ulong> w1, ref lbad);
+                Sub(ref e0, ref e1, v0 & active, v1 & active);
+                Sub(ref j0, ref j1, w0 & active, w1 & active);
+                CollateralTerm(ref at1, ref row, idx, out v0, out v1, out w0, out w1, ref lbad);
+                Add(ref e0, ref e1, v0 & active, v1 & active);
+                Add(ref j0, ref j1, w0 & active, w1 & active);
+                bad |= lbad & active;
+            }
+        }
+
+        if (changedMarkets != 0)
+        {
+            int pmax = MaxLane(np & validMask);
+            ref ulong mt0 = ref before.Markets[0];
+            ref ulong mt1 = ref now.Markets[0];
+            for (int j = 0; j < pmax; j++)
+            {
+                Vector512<ulong> mb = Bytes(ref Unsafe.Add(ref meta, (2 + collaterals + j) * 8));
+                Vector512<ulong> active = Vector512.LessThan(Vector512.Create((ulong)j), np) & validMask & Changed(changedMarkets, mb & Vector512.Create(0x7FUL));
+                if (active == Vector512<ulong>.Zero) continue;
+                ref ulong row = ref Unsafe.Add(ref data, (2 + 2 * collaterals + RiskBook.PosRows * j) * 8);
+                Vector512<ulong> lbad = Vector512<ulong>.Zero;
+                PositionTerm(ref mt0, ref row, mb, out Vector512<ulong> v0, out Vector512<ulong> v1, out Vector512<ulong> x0, out Vector512<ulong> x1, out Vector512<ulong> y0, out Vector512<ulong> y1, ref lbad);
+                Sub(ref e0, ref e1, v0 & active, v1 & active);
+                Sub(ref j0, ref j1, v0 & active, v1 & active);
+                Sub(ref mm0, ref mm1, x0 & active, x1 & active);
+                Sub(ref im0, ref im1, y0 & active, y1 & active);
+                PositionTerm(ref mt1, ref row, mb, out v0, out v1, out x0, out x1, out y0, out y1, ref lbad);
+                Add(ref e0, ref e1, v0 & active, v1 & active);
+                Add(ref j0, ref j1, v0 & active, v1 & active);
+                Add(ref mm0, ref mm1, x0 & active, x1 & active);
+                Add(ref im0, ref im1, y0 & active, y1 & active);
+                bad |= lbad & active;
+            }
+        }
+
+        e0.StoreUnsafe(ref sums);
+        e1.StoreUnsafe(ref sums, 8);
+        j0.StoreUnsafe(ref sums, 16);
+        j1.StoreUnsafe(ref sums, 24);
+        mm0.StoreUnsafe(ref sums, 32);
+        mm1.StoreUnsafe(ref sums, 40);
+        im0.StoreUnsafe(ref sums, 48);
+        im1.StoreUnsafe(ref sums, 56);
+        return Good(valid, bad);
     }
 
     private static int MaxLane(Vector512<ulong> v)

@@ -284,43 +284,42 @@ public class FastPathTests
         Gens.Check(Cases(1, Small, 6, 8, wideParams: true, accounts: 20).Zip(step.ArrayOf(6)), t =>
         {
             (Case c, (int Kind, int Target, UInt256 Value, int Dt)[] steps) = t;
-            RiskBook book = Build(c, RiskVector.IsSupported);
+            RiskBook[] books = [Build(c, true), Build(c, false)]; // the vector kernel's incremental update, and the scalar one
             UInt256[] prices = (UInt256[])c.Prices.Clone();
             FundingState[] funding = (FundingState[])c.Funding.Clone();
             ulong now = 1_000_000;
             foreach ((int kind, int target, UInt256 value, int dt) in steps)
             {
-                switch (kind)
+                int slot = target % prices.Length, m = target % funding.Length;
+                if (kind == 0) prices[slot] = value;
+                else if (kind == 1)
                 {
-                    case 0:
-                        int slot = target % prices.Length;
-                        prices[slot] = value;
-                        book.UpdatePrice(slot, value);
-                        break;
-                    case 1:
-                        int m = target % funding.Length;
-                        Int256 rate = (Int256)(value >> Math.Max(0, value.BitLength - 80));
-                        funding[m] = new FundingState(funding[m].Index, dt % 2 == 0 ? rate : -rate, now - (ulong)dt);
-                        book.UpdateFunding(m, funding[m]);
-                        break;
-                    default:
-                        now += (ulong)dt;
-                        book.SetTimestamp(now);
-                        break;
+                    Int256 rate = (Int256)(value >> Math.Max(0, value.BitLength - 80));
+                    funding[m] = new FundingState(funding[m].Index, dt % 2 == 0 ? rate : -rate, now - (ulong)dt);
                 }
-                AssertMatchesExact(book, new RiskContext(c.Config, funding, prices, now), c.Accounts);
+                else now += (ulong)dt;
+                foreach (RiskBook book in books)
+                {
+                    if (kind == 0) book.UpdatePrice(slot, value);
+                    else if (kind == 1) book.UpdateFunding(m, funding[m]);
+                    else book.SetTimestamp(now);
+                    AssertMatchesExact(book, new RiskContext(c.Config, funding, prices, now), c.Accounts);
+                }
             }
             var fresh = new RiskBook(c.Config, c.Accounts.Length, c.MaxCollaterals, c.MaxPositions);
             for (int i = 0; i < c.Accounts.Length; i++) fresh.SetAccount(i, c.Accounts[i]);
             fresh.SetMarketState(prices, funding, now);
-            for (int i = 0; i < c.Accounts.Length; i++)
+            foreach (RiskBook book in books)
             {
-                Assert.Equal(fresh.HealthOf(i), book.HealthOf(i));
-                Assert.Equal(fresh.RatioOf(i), book.RatioOf(i));
+                for (int i = 0; i < c.Accounts.Length; i++)
+                {
+                    Assert.Equal(fresh.HealthOf(i), book.HealthOf(i));
+                    Assert.Equal(fresh.RatioOf(i), book.RatioOf(i));
+                }
+                var liq = new List<int>();
+                book.Liquidatable(liq);
+                Assert.Equal(Enumerable.Range(0, c.Accounts.Length).Where(i => book.RatioOf(i) < Health.RatioScale).Order(), liq.Order());
             }
-            var liq = new List<int>();
-            book.Liquidatable(liq);
-            Assert.Equal(Enumerable.Range(0, c.Accounts.Length).Where(i => book.RatioOf(i) < Health.RatioScale).Order(), liq.Order());
         }, 200);
     }
 
