@@ -437,24 +437,27 @@ internal static class RiskKernel
         ulong q = qd >= 9223372036854775807.0 ? long.MaxValue : (ulong)qd;
         // r = num − q·MM (signed, |r| ≤ (2^13 + 2)·MM)
         MulSub(n0, n1, n2, q, m0, m1, out ulong r0, out ulong r1, out ulong r2);
-        // second estimate of r/MM (|r/MM| ≤ 2^14, error < 2^-35): floor is off by at most one
-        ulong rneg = (ulong)((long)r2 >> 63);
-        ulong a0 = r0, a1 = r1, a2 = r2;
-        CondNeg3(ref a0, ref a1, ref a2, rneg);
-        double dr = (a2 * Two64 + a1) * Two64 + a0;
-        double delta = Math.Floor((rneg != 0 ? -dr : dr) * inv);
-        long q1 = (long)q + (long)delta;
-        q = q1 < 0 ? 0UL : (ulong)q1; // q ≥ 0, and q1 ≥ q − 1
-        MulSub(n0, n1, n2, q, m0, m1, out r0, out r1, out r2);
-        if ((long)r2 < 0)
+        if ((long)r2 < 0 || r2 != 0 || r1 > m1 || (r1 == m1 && r0 >= m0))
         {
-            q--;
-            Add3(ref r0, ref r1, ref r2, m0, m1);
-        }
-        else if (r2 != 0 || r1 > m1 || (r1 == m1 && r0 >= m0))
-        {
-            q++;
-            Sub3(ref r0, ref r1, ref r2, m0, m1);
+            // r outside [0, MM): second estimate of r/MM (|r/MM| ≤ 2^14, error < 2^-35), its floor is off by at most one
+            ulong rneg = (ulong)((long)r2 >> 63);
+            ulong a0 = r0, a1 = r1, a2 = r2;
+            CondNeg3(ref a0, ref a1, ref a2, rneg);
+            double dr = (a2 * Two64 + a1) * Two64 + a0;
+            double delta = Math.Floor((rneg != 0 ? -dr : dr) * inv);
+            long q1 = (long)q + (long)delta;
+            q = q1 < 0 ? 0UL : (ulong)q1; // q ≥ 0, and q1 ≥ q − 1
+            MulSub(n0, n1, n2, q, m0, m1, out r0, out r1, out r2);
+            if ((long)r2 < 0)
+            {
+                q--;
+                Add3(ref r0, ref r1, ref r2, m0, m1);
+            }
+            else if (r2 != 0 || r1 > m1 || (r1 == m1 && r0 >= m0))
+            {
+                q++;
+                Sub3(ref r0, ref r1, ref r2, m0, m1);
+            }
         }
         if (negMask == 0) return q > long.MaxValue ? long.MaxValue : (long)q;
         ulong upq = q + ((r0 | r1 | r2) != 0 ? 1UL : 0UL);
