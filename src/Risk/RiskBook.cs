@@ -627,6 +627,7 @@ public sealed class RiskBook
                 if (valid != 0)
                 {
                     int g = baseId / Lanes;
+                    if (baseId + 2 * Lanes < to) Prefetch(g + 2);
                     ok = RiskVector.ComputeGroup(ref _data[g * _rows * Lanes], ref _meta[g * _mrows * Lanes], ref _sums[g * 8 * Lanes], _c, valid, vt);
                     if (ok != valid) Interlocked.Add(ref _laneFallbacks, BitOperations.PopCount((uint)(valid & ~ok)));
                 }
@@ -638,6 +639,16 @@ public sealed class RiskBook
                 if ((ok >> l & 1) != 0) ClassifyFast(id);
                 else Compute(id, at, mt);
             }
+        }
+    }
+
+    /// <summary>Asks for the data rows of a group ahead of its evaluation (one request per 64-byte row).</summary>
+    private unsafe void Prefetch(int g)
+    {
+        if (!Sse.IsSupported) return;
+        fixed (ulong* p = &_data[g * _rows * Lanes])
+        {
+            for (int r = 0; r < _rows; r++) Sse.Prefetch0(p + r * Lanes);
         }
     }
 
