@@ -9,6 +9,7 @@ namespace CrossMargin.Benchmarks;
 /// position). Full sweep single-threaded and parallel; one price tick on a market held by 10,000 accounts.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class RiskBenchmarks
 {
     public const int Accounts = 100_000;
