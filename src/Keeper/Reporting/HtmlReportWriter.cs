@@ -42,7 +42,7 @@ public static class HtmlReportWriter
         ArgumentNullException.ThrowIfNull(output);
         var settings = new XmlWriterSettings { OmitXmlDeclaration = true, Indent = false, NewLineHandling = NewLineHandling.None, CloseOutput = false };
         using var w = XmlWriter.Create(output, settings);
-        w.WriteDocType("html", null, null, null);
+        w.WriteRaw("<!DOCTYPE html>\n");
         var h = new Html(w);
         h.Open("html", ("lang", "en"), ("data-report-ready", "false"));
         h.Open("head");
@@ -103,10 +103,10 @@ public static class HtmlReportWriter
         Card(h, "summary-attempts", "Transactions signed", s.Attempts, $"{Int(s.MinedTransactions)} mined");
         Card(h, "summary-mined", "Transactions mined", s.MinedTransactions, null);
         Card(h, "summary-gas-used", "Gas used", s.GasUsedTotal, Group(s.GasUsedTotal), "sum over mined transactions");
-        Card(h, "summary-fees-paid", "Fees paid", s.FeesPaidTotalWei, Eth(s.FeesPaidTotalWei), Group(s.FeesPaidTotalWei) + " wei");
-        Card(h, "summary-rewards-expected", "Rewards expected", s.RewardsExpectedWei, Eth(s.RewardsExpectedWei), "all liquidation intents, " + Group(s.RewardsExpectedWei) + " wei");
-        Card(h, "summary-rewards-expected-included", "Rewards expected, included", s.RewardsExpectedIncludedWei, Eth(s.RewardsExpectedIncludedWei), "included liquidation intents");
-        Card(h, "summary-rewards-realised", "Rewards realised", s.RewardsRealisedWei, Eth(s.RewardsRealisedWei), "reward observations");
+        WeiCard(h, "summary-fees-paid", "Fees paid", s.FeesPaidTotalWei, Group(s.FeesPaidTotalWei) + " wei");
+        WeiCard(h, "summary-rewards-expected", "Rewards expected", s.RewardsExpectedWei, "all liquidation intents, " + Group(s.RewardsExpectedWei) + " wei");
+        WeiCard(h, "summary-rewards-expected-included", "Rewards expected, included", s.RewardsExpectedIncludedWei, "included liquidation intents, " + Group(s.RewardsExpectedIncludedWei) + " wei");
+        WeiCard(h, "summary-rewards-realised", "Rewards realised", s.RewardsRealisedWei, "reward observations, " + Group(s.RewardsRealisedWei) + " wei");
         Card(h, "summary-accounts-won", "Accounts liquidated", s.AccountsWon, $"targets of included intents; {Int(s.AccountsWonObserved)} observed");
         Card(h, "summary-accounts-lost", "Accounts lost to others", s.AccountsLost, "observations");
         h.Close();
@@ -139,7 +139,8 @@ public static class HtmlReportWriter
     private static void GasAndFees(Html h, KeeperReport r)
     {
         var txs = r.MinedTransactions;
-        string[] kinds = [.. txs.Select(KindOf).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+        string[] kinds = [.. txs.Select(KindOf).Distinct(StringComparer.Ordinal)
+            .OrderBy(k => k == ReportBuilder.LiquidationKind ? 0 : 1).ThenBy(k => k, StringComparer.Ordinal)];
         var legend = kinds.Select((k, i) => (Slug(k), "s" + Int(i % 8), k)).ToList();
         string Css(MinedTransaction t) => "s" + Int(Array.IndexOf(kinds, KindOf(t)) % 8);
         (double lo, double hi) = txs.Count == 0 ? (0d, 1d) : (txs[0].Block - 0.5, txs[^1].Block + 0.5);
@@ -209,7 +210,9 @@ public static class HtmlReportWriter
         }
         h.Open("section", ("id", "liquidations"));
         h.Text("h2", "Liquidations per block");
+        h.Open("div", ("class", "grid"));
         Figure(h, "Accounts liquidated per block", plot);
+        h.Close();
         h.Close();
     }
 
@@ -431,6 +434,8 @@ public static class HtmlReportWriter
 
     private static void Card(Html h, string id, string label, UInt256 value, string display, string? note) => Card(h, id, label, value.ToString(), display, note);
 
+    private static void WeiCard(Html h, string id, string label, UInt256 wei, string note) => Card(h, id, label, wei.ToString(), Eth(wei) + " ETH", note);
+
     private static void Card(Html h, string id, string label, string exact, string display, string? note)
     {
         h.Open("div", ("class", "card"), ("id", id), ("data-value", exact));
@@ -564,7 +569,7 @@ public static class HtmlReportWriter
         .line.s0, .line.s1, .line.s2, .line.s3, .line.s4, .line.s5, .line.s6, .line.s7 { fill: none; }
         .won { fill: var(--won); } .lost { fill: var(--lost); } .neutral { fill: var(--neutral); }
         .readout { min-height: 1.45em; color: var(--muted); font-size: 12px; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
-        table.stats { border-collapse: collapse; background: var(--card); border: 1px solid var(--line); font-variant-numeric: tabular-nums; }
+        table.stats { margin-bottom: 14px; border-collapse: collapse; background: var(--card); border: 1px solid var(--line); font-variant-numeric: tabular-nums; }
         table.stats th, table.stats td { padding: 4px 10px; border-bottom: 1px solid #eaecf0; text-align: right; }
         table.stats th:first-child { text-align: left; }
         td.hash { font-family: ui-monospace, monospace; font-size: 11px; }
@@ -586,7 +591,8 @@ public static class HtmlReportWriter
             var readout = svg.parentNode.querySelector('.readout');
             marks.forEach(function (mark) {
               mark.addEventListener('mouseenter', function () {
-                if (readout) readout.textContent = mark.getAttribute('data-label');
+                var title = mark.querySelector('title');
+                if (readout) readout.textContent = title ? title.textContent : '';
               });
             });
             svg.querySelectorAll('[data-series-toggle]').forEach(function (item) {

@@ -5,16 +5,15 @@ namespace CrossMargin.Keeper.Reporting;
 
 /// <summary>
 /// A small inline SVG chart: linear axes with 1-2-5 ticks, grid, bars, points and lines. Every mark carries
-/// <c>class="mark"</c>, a <c>data-label</c> (shown on hover by the page script and as a native tooltip) and optional
+/// <c>class="mark"</c>, a <c>title</c> child (a native tooltip, also shown on hover by the page script) and optional
 /// <c>data-*</c> values.
 /// </summary>
 internal sealed class SvgPlot
 {
     public const double Width = 720;
     public const double Height = 260;
-    private const double Left = 76, Right = 16, Top = 14, Bottom = 46;
+    private const double Left = 76, Right = 16, Bottom = 46;
     private const double PlotWidth = Width - Left - Right;
-    private const double PlotHeight = Height - Top - Bottom;
 
     private readonly string _id;
     private readonly string _title;
@@ -44,6 +43,11 @@ internal sealed class SvgPlot
     public bool IntegerX { get; init; }
     /// <summary>Legend entries: series key and css class.</summary>
     public IReadOnlyList<(string Series, string CssClass, string Label)> Legend { get; init; } = [];
+
+    /// <summary>Room above the plot: more when a legend sits there.</summary>
+    private double Top => Legend.Count > 0 ? 30 : 14;
+
+    private double PlotHeight => Height - Top - Bottom;
 
     public int MarkCount => _marks.Count(m => m is not LineMark);
 
@@ -161,11 +165,11 @@ internal sealed class SvgPlot
                 w.WriteStartElement("rect");
                 w.WriteAttributeString("class", css);
                 w.WriteAttributeString("x", N(x));
-                w.WriteAttributeString("y", N(Top + 2));
+                w.WriteAttributeString("y", "6");
                 w.WriteAttributeString("width", "10");
                 w.WriteAttributeString("height", "10");
                 w.WriteEndElement();
-                Text(w, x + 14, Top + 11, label, "start");
+                Text(w, x + 14, 15, label, "start");
                 w.WriteEndElement();
                 x += 24 + (7 * label.Length);
             }
@@ -188,7 +192,7 @@ internal sealed class SvgPlot
                 double x0 = ClampX(X(Math.Min(b.X0, b.X1))), x1 = ClampX(X(Math.Max(b.X0, b.X1)));
                 double y0 = ClampY(Y(Math.Max(b.Y0, b.Y1))), y1 = ClampY(Y(Math.Min(b.Y0, b.Y1)));
                 w.WriteStartElement("rect");
-                MarkAttributes(w, b, b.Label, b.Data);
+                MarkAttributes(w, b, b.Data);
                 w.WriteAttributeString("x", N(x0));
                 w.WriteAttributeString("y", N(y0));
                 w.WriteAttributeString("width", N(Math.Max(1, x1 - x0)));
@@ -199,7 +203,7 @@ internal sealed class SvgPlot
             }
             case PointMark p:
                 w.WriteStartElement("circle");
-                MarkAttributes(w, p, p.Label, p.Data);
+                MarkAttributes(w, p, p.Data);
                 w.WriteAttributeString("cx", N(ClampX(X(p.X))));
                 w.WriteAttributeString("cy", N(ClampY(Y(p.Y))));
                 w.WriteAttributeString("r", "3.5");
@@ -216,11 +220,10 @@ internal sealed class SvgPlot
         }
     }
 
-    private static void MarkAttributes(XmlWriter w, Mark m, string label, (string Name, string Value)[] data)
+    private static void MarkAttributes(XmlWriter w, Mark m, (string Name, string Value)[] data)
     {
         w.WriteAttributeString("class", "mark " + m.CssClass);
         if (m.Series is not null) w.WriteAttributeString("data-series", m.Series);
-        w.WriteAttributeString("data-label", label);
         foreach (var (name, value) in data) w.WriteAttributeString("data-" + name, value);
     }
 
