@@ -9,8 +9,18 @@ namespace CrossMargin.Keeper.Reporting;
 /// </summary>
 public static class ReportBuilder
 {
-    /// <summary>The intent kind of liquidations (<see cref="ExecutionIntent.Liquidation"/>).</summary>
+    /// <summary>The intent kind of position liquidations (<see cref="ExecutionIntent.Liquidation"/>).</summary>
     public const string LiquidationKind = "liquidation";
+
+    /// <summary>The intent kind of collateral sales of insolvent accounts without positions.</summary>
+    public const string CollateralKind = "collateral";
+
+    /// <summary>
+    /// Whether intents of <paramref name="kind"/> are liquidations (position liquidations and collateral sales): their
+    /// expected reward is a reward, and they count in latencies, won and lost. Other kinds (oracle-push, approve) carry a
+    /// fee budget instead.
+    /// </summary>
+    public static bool IsLiquidation(string kind) => kind is LiquidationKind or CollateralKind;
 
     /// <summary>Opens <paramref name="journalPath"/> read-only (no migration, no change) and builds the report.</summary>
     /// <exception cref="TxJournalException">The journal is missing, not a journal, newer than this code, or unreadable.</exception>
@@ -56,7 +66,7 @@ public static class ReportBuilder
         var wonByBlock = new Dictionary<ulong, int>();
         UInt256 expected = UInt256.Zero, expectedIncluded = UInt256.Zero;
         int accountsWon = 0;
-        var liquidations = intents.Where(i => i.Intent.Kind == LiquidationKind).ToList();
+        var liquidations = intents.Where(i => IsLiquidation(i.Intent.Kind)).ToList();
         foreach (var intent in liquidations)
         {
             expected = checked(expected + intent.Intent.ExpectedReward);

@@ -12,7 +12,7 @@ public sealed record KeeperReport
     public required int SchemaVersion { get; init; }
     public required DateTimeOffset GeneratedAt { get; init; }
     public required ReportSummary Summary { get; init; }
-    /// <summary>Liquidation intents: detection to the first send acknowledged by a node, in ms.</summary>
+    /// <summary>Liquidation intents (<see cref="ReportBuilder.IsLiquidation"/>): detection to the first send acknowledged by a node, in ms.</summary>
     public required LatencyDistribution DetectionToSend { get; init; }
     /// <summary>Mined liquidation intents: first send to the receipt being recorded, in ms.</summary>
     public required LatencyDistribution SendToInclusion { get; init; }
@@ -34,6 +34,7 @@ public sealed record ReportSummary
 {
     /// <summary>Intents of every kind.</summary>
     public required int Intents { get; init; }
+    /// <summary>Intents that are liquidations: position liquidations and collateral sales.</summary>
     public required int LiquidationIntents { get; init; }
     /// <summary>Intents (every kind) whose transaction was mined and succeeded.</summary>
     public required int Included { get; init; }

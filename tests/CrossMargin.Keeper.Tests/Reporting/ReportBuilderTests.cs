@@ -126,7 +126,8 @@ public sealed class ReportBuilderTests : IDisposable
         foreach (var (kind, counts) in report.Outcomes.ByKind)
             foreach (var (state, n) in counts)
                 Assert.Equal(Of(kind, state), n);
-        Assert.Equal(Of("liquidation", IntentState.Pending) + Of("liquidation", IntentState.Sent), report.Outcomes.Open);
+        Assert.Equal(new[] { "liquidation", "collateral" }.Sum(k => Of(k, IntentState.Pending) + Of(k, IntentState.Sent)), report.Outcomes.Open);
+        Assert.Equal(new[] { "liquidation", "collateral" }.Sum(k => Of(k, IntentState.Included)), report.Outcomes.Won);
 
         Assert.Equal(s.DetectionToSend.Order(), report.DetectionToSend.Samples);
         Assert.Equal(s.SendToInclusion.Order(), report.SendToInclusion.Samples);
@@ -153,6 +154,30 @@ public sealed class ReportBuilderTests : IDisposable
         BigInteger minedFees = report.MinedTransactions.Aggregate(BigInteger.Zero, (acc, t) => acc + (new BigInteger(t.GasUsed) * t.EffectiveGasPrice.ToBigInteger()));
         Assert.Equal(s.FeesWei, minedFees);
         Assert.True(report.MinedTransactions.Zip(report.MinedTransactions.Skip(1)).All(p => p.First.Block <= p.Second.Block));
+    }
+
+    [Fact]
+    public void Collateral_sales_count_as_liquidations_and_approvals_are_not_rewards()
+    {
+        KeeperReport report;
+        using (var j = TxJournal.Open(PathOf(), _time))
+        {
+            var s = new ReportScenario(j, _time) { Block = 50 };
+            s.OraclePush(46_000, 2 * Gwei, UInt256.Parse("9000000000000000000"), "approve");
+            s.Liquidation(IntentState.Included, 1, UInt256.Parse("700000000000000000"), 30, 1_500, 1, gasUsed: 180_000, price: 2 * Gwei, kind: "collateral");
+            s.Liquidation(IntentState.Reverted, 2, UInt256.Parse("300000000000000000"), 10, 900, 0, gasUsed: 60_000, price: 2 * Gwei);
+            report = ReportBuilder.Build(j, _time.GetUtcNow());
+        }
+        Assert.True(ReportBuilder.IsLiquidation("collateral"));
+        Assert.False(ReportBuilder.IsLiquidation("approve"));
+        Assert.Equal((3, 2), (report.Summary.Intents, report.Summary.LiquidationIntents));
+        Assert.Equal(UInt256.Parse("1000000000000000000"), report.Summary.RewardsExpectedWei);
+        Assert.Equal(UInt256.Parse("700000000000000000"), report.Summary.RewardsExpectedIncludedWei);
+        Assert.Equal((UInt256)((46_000UL + 180_000 + 60_000) * 2_000_000_000), report.Summary.FeesPaidTotalWei);
+        Assert.Equal((1, 1, 1), (report.Outcomes.Won, report.Outcomes.Reverted, report.Summary.AccountsWon));
+        Assert.Equal([10L, 30], report.DetectionToSend.Samples);
+        Assert.Equal([new BlockActivity(51, 1, 0, UInt256.Zero)], report.Blocks);
+        Assert.Equal(["approve", "collateral", "liquidation"], report.Outcomes.ByKind.Select(k => k.Key));
     }
 
     [Fact]

@@ -83,15 +83,15 @@ internal sealed class ReportScenario
     /// receipt, detection block to inclusion block.
     /// </summary>
     public string Liquidation(IntentState outcome, int targets, UInt256 reward, long? sendMs, long mineMs = 0, ulong blocks = 0,
-        long? replaceMs = null, ulong gasUsed = 0, UInt256 price = default)
+        long? replaceMs = null, ulong gasUsed = 0, UInt256 price = default, string kind = "liquidation")
     {
-        var intent = new ExecutionIntent(Guid.NewGuid().ToString("N"), "liquidation",
+        var intent = new ExecutionIntent(Guid.NewGuid().ToString("N"), kind,
             [.. Enumerable.Range(0, targets).Select(i => new LiquidationTarget(Account((Intents * 16) + i), (ulong)i, (UInt256)(ulong)(i + 1)))],
             reward, _time.GetUtcNow(), Block);
         _journal.RecordIntent(intent);
         Intents++;
         LiquidationIntents++;
-        Count("liquidation", outcome);
+        Count(kind, outcome);
         RewardsExpectedWei += reward.ToBigInteger();
 
         if (sendMs is not { } toSend)
@@ -165,13 +165,13 @@ internal sealed class ReportScenario
         return intent.Id;
     }
 
-    /// <summary>An oracle push intent (its fee budget is not a reward), included.</summary>
-    public void OraclePush(ulong gasUsed, UInt256 price, UInt256 feeBudget)
+    /// <summary>An oracle push (or another <paramref name="kind"/> whose value is a fee budget, not a reward), included.</summary>
+    public void OraclePush(ulong gasUsed, UInt256 price, UInt256 feeBudget, string kind = "oracle-push")
     {
-        var intent = new ExecutionIntent(Guid.NewGuid().ToString("N"), "oracle-push", [], feeBudget, _time.GetUtcNow(), Block);
+        var intent = new ExecutionIntent(Guid.NewGuid().ToString("N"), kind, [], feeBudget, _time.GetUtcNow(), Block);
         _journal.RecordIntent(intent);
         Intents++;
-        Count("oracle-push", IntentState.Included);
+        Count(kind, IntentState.Included);
         var a = NewAttempt(intent.Id, _nonce++, AttemptKind.Original, 40_000_000_000);
         _journal.RecordAttempt(a);
         _journal.MarkSent(a.Hash, Block);
@@ -234,12 +234,14 @@ internal sealed class ReportScenario
             ulong gas = (ulong)rng.Next(150_000, 2_500_000);
             bool sent = outcome is not (IntentState.Skipped or IntentState.Failed or IntentState.Pending);
             long? replace = outcome == IntentState.Cancelled || rng.Next(4) == 0 ? rng.Next(500, 5_000) : null;
-            string id = s.Liquidation(outcome, rng.Next(1, 6), reward, sent ? rng.Next(0, 400) : null, rng.Next(800, 15_000),
-                (ulong)rng.Next(0, 4), sent ? replace : null, gas, price);
+            bool collateral = rng.Next(6) == 0;
+            string id = s.Liquidation(outcome, collateral ? 1 : rng.Next(1, 6), reward, sent ? rng.Next(0, 400) : null, rng.Next(800, 15_000),
+                (ulong)rng.Next(0, 4), sent ? replace : null, gas, price, collateral ? "collateral" : "liquidation");
             if (outcome == IntentState.Included && rng.Next(2) == 0) s.Reward(id, reward / 2, s.Block + 1);
             if (rng.Next(5) == 0) s.Lost(rng.Next(1, 4), s.Block);
             if (rng.Next(7) == 0) s.OraclePush((ulong)rng.Next(60_000, 120_000), price, 5_000_000_000_000_000);
             if (rng.Next(15) == 0) s.GapFill(price);
+            if (rng.Next(40) == 0) s.OraclePush(46_000, price, reward, "approve");
             s.Deviate("ETH/USD", Math.Round((rng.NextDouble() - 0.5) * 80, 3));
             if (i % 2 == 0) s.Deviate("BTC/USD", Math.Round(rng.NextDouble() * 40, 3));
             time.Advance(TimeSpan.FromMilliseconds(rng.Next(100, 3_000)));
