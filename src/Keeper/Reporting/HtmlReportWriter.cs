@@ -548,7 +548,7 @@ public static class HtmlReportWriter
         .card .label { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
         .card .value { font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; }
         .card .note { font-size: 12px; overflow-wrap: anywhere; }
-        .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 14px; align-items: start; }
+        .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 14px; align-items: start; }
         figure.chart-box { margin: 0; background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px; }
         figcaption { font-weight: 600; margin-bottom: 4px; }
         svg.chart { width: 100%; height: auto; display: block; }
@@ -572,6 +572,7 @@ public static class HtmlReportWriter
         table.stats { margin-bottom: 14px; border-collapse: collapse; background: var(--card); border: 1px solid var(--line); font-variant-numeric: tabular-nums; }
         table.stats th, table.stats td { padding: 4px 10px; border-bottom: 1px solid #eaecf0; text-align: right; }
         table.stats th:first-child { text-align: left; }
+        .grid > table.stats { width: 100%; }
         td.hash { font-family: ui-monospace, monospace; font-size: 11px; }
         details summary { cursor: pointer; font-weight: 600; margin: 24px 0 8px; }
         """;
