@@ -34,10 +34,10 @@ public sealed class TxJournalException(TxJournalError error, string message, Exc
 /// price of an fsync per commit (milliseconds on most disks, on the send path). After a crash the <see cref="JournalReconciler"/> reads it back to re-attach in-flight
 /// transactions. Schema versioned with <c>PRAGMA user_version</c>. Thread-safe (one connection, serialised).
 /// </summary>
-public sealed class TxJournal : IDisposable
+public sealed partial class TxJournal : IDisposable
 {
     /// <summary>The schema version this code writes.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     private readonly SqliteConnection _db;
     private readonly TimeProvider _time;
@@ -149,6 +149,7 @@ public sealed class TxJournal : IDisposable
                 CREATE INDEX intents_state ON intents(state);
                 """, tx);
         }
+        if (version < 2) MigrateToObservations(db, tx);
         Exec(db, $"PRAGMA user_version={SchemaVersion};", tx);
         tx.Commit();
     }
