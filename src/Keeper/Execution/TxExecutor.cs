@@ -90,6 +90,9 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
     }
 
+    /// <summary>The journal every intent and transaction is written to.</summary>
+    public TxJournal Journal => _journal;
+
     /// <summary>The journaled intent with that id, or null.</summary>
     public ExecutionIntent? FindIntent(string intentId) => _journal.GetIntent(intentId)?.Intent;
 
