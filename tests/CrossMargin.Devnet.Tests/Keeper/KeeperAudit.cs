@@ -3,6 +3,7 @@ using System.Text.Json;
 using CrossMargin.Contracts;
 using CrossMargin.Ethereum;
 using CrossMargin.Ethereum.Contracts;
+using CrossMargin.Ethereum.Numerics;
 using CrossMargin.Ethereum.Rpc;
 using CrossMargin.Keeper.Execution;
 using CrossMargin.Risk;
@@ -24,7 +25,10 @@ internal sealed record MinedTx(
 }
 
 /// <summary>An attempt row as read (read-only) from a journal another process may be writing.</summary>
-internal sealed record JournalRow(Hash32 Hash, string? IntentId, ulong Nonce, AttemptKind Kind, AttemptState State);
+internal sealed record JournalRow(Hash32 Hash, string? IntentId, ulong Nonce, AttemptKind Kind, AttemptState State, UInt256 MaxFeePerGas);
+
+/// <summary>An intent row as read (read-only) from a journal another process may be writing.</summary>
+internal sealed record JournalIntentRow(string Id, string Kind, IntentState State, IReadOnlyList<LiquidationTarget> Targets, ulong DetectedBlock);
 
 /// <summary>Chain and journal checks shared by the keeper's process-level devnet tests.</summary>
 internal static class KeeperAudit
@@ -102,28 +106,38 @@ internal static class KeeperAudit
     }
 
     /// <summary>Attempts of the journal at <paramref name="path"/>, read through a read-only connection (the keeper may be writing).</summary>
-    public static List<JournalRow> ReadAttempts(string path)
+    public static List<JournalRow> ReadAttempts(string path) =>
+        ReadTable(path, "attempts", "SELECT hash, intent_id, nonce, kind, state, max_fee FROM attempts ORDER BY nonce, rowid;", r =>
+            new JournalRow(Hash32.Parse(r.GetString(0)), r.IsDBNull(1) ? null : r.GetString(1), checked((ulong)r.GetInt64(2)),
+                Enum.Parse<AttemptKind>(r.GetString(3)), Enum.Parse<AttemptState>(r.GetString(4)), UInt256.Parse(r.GetString(5))));
+
+    /// <summary>Intents of the journal at <paramref name="path"/> in the order recorded, read through a read-only connection.</summary>
+    public static List<JournalIntentRow> ReadIntents(string path) =>
+        ReadTable(path, "intents", "SELECT id, kind, state, targets, detected_block FROM intents ORDER BY created_at, rowid;", r =>
+        {
+            using var doc = JsonDocument.Parse(r.GetString(3));
+            var targets = doc.RootElement.EnumerateArray().Select(e => new LiquidationTarget(Address.Parse(e.GetProperty("account").GetString()!),
+                ulong.Parse(e.GetProperty("market").GetString()!, CultureInfo.InvariantCulture), UInt256.Parse(e.GetProperty("size").GetString()!))).ToList();
+            return new JournalIntentRow(r.GetString(0), r.GetString(1), Enum.Parse<IntentState>(r.GetString(2)), targets, checked((ulong)r.GetInt64(4)));
+        });
+
+    private static List<T> ReadTable<T>(string path, string table, string sql, Func<SqliteDataReader, T> read)
     {
-        var rows = new List<JournalRow>();
+        var rows = new List<T>();
         if (!File.Exists(path)) return rows;
         var cs = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString();
         using var db = new SqliteConnection(cs);
         db.Open();
-        using (var pragma = db.CreateCommand())
-        {
-            pragma.CommandText = "PRAGMA busy_timeout=5000;";
-            pragma.ExecuteNonQuery();
-        }
         using var cmd = db.CreateCommand();
-        cmd.CommandText = "SELECT name FROM sqlite_master WHERE type='table' AND name='attempts';";
+        cmd.CommandText = "PRAGMA busy_timeout=5000;";
+        cmd.ExecuteNonQuery();
+        cmd.CommandText = "SELECT name FROM sqlite_master WHERE type='table' AND name=$name;";
+        cmd.Parameters.AddWithValue("$name", table);
         if (cmd.ExecuteScalar() is null) return rows;
-        cmd.CommandText = "SELECT hash, intent_id, nonce, kind, state FROM attempts ORDER BY nonce, rowid;";
+        cmd.Parameters.Clear();
+        cmd.CommandText = sql;
         using var reader = cmd.ExecuteReader();
-        while (reader.Read())
-        {
-            rows.Add(new JournalRow(Hash32.Parse(reader.GetString(0)), reader.IsDBNull(1) ? null : reader.GetString(1),
-                checked((ulong)reader.GetInt64(2)), Enum.Parse<AttemptKind>(reader.GetString(3)), Enum.Parse<AttemptState>(reader.GetString(4))));
-        }
+        while (reader.Read()) rows.Add(read(reader));
         return rows;
     }
 

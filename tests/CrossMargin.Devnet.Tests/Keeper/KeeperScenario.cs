@@ -108,7 +108,7 @@ internal sealed class KeeperScenario(ProtocolDevnet devnet, string directory, IT
         throw new TimeoutException($"not settled within {timeout}; last state: {state}");
     }
 
-    private static async Task PollAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    internal static async Task PollAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (!await condition())
