@@ -31,10 +31,19 @@ public sealed partial class KeeperCompetitionTests(KeeperCompetitionDevnet devne
     private static readonly UInt256 CompetitorTip = 100_000_000_000UL; // 100 gwei
 
     [Fact]
-    public Task Competitor_mined_first_makes_the_keeper_cancel_or_skip_and_never_pay_for_a_gone_opportunity() =>
-        devnet.IsolateAsync(CompetitorFirstAsync);
+    public Task Competitor_mined_a_block_earlier_makes_the_keeper_cancel_or_skip_and_never_pay_for_a_gone_opportunity() =>
+        devnet.IsolateAsync(() => CompeteAsync(sameBlock: false));
 
-    private async Task CompetitorFirstAsync()
+    [Fact]
+    public Task Competitor_ahead_in_the_same_block_leaves_the_keeper_skipped_requests_and_no_revert() =>
+        devnet.IsolateAsync(() => CompeteAsync(sameBlock: true));
+
+    /// <param name="sameBlock">
+    /// false: a base fee spike keeps the keeper's batches out of the competitor's block, so the keeper sees the
+    /// opportunity gone while its transactions are still pending; true: the competitor's higher tip puts it first in the
+    /// block that also mines the keeper's batches.
+    /// </param>
+    private async Task CompeteAsync(bool sameBlock)
     {
         var d = devnet;
         string dir = Directory.CreateTempSubdirectory("cm-keeper-competition-").FullName;
@@ -66,11 +75,11 @@ public sealed partial class KeeperCompetitionTests(KeeperCompetitionDevnet devne
             var sent = KeeperAudit.ReadAttempts(scenario.JournalPath);
             Assert.All(sent, a => Assert.Equal(AttemptState.Sent, a.State));
 
-            // the competitor takes every account of the first batch and a few of the second, paying a tip the keeper
-            // does not; a base fee spike keeps the keeper's transactions out of that block
-            var taken = intents[0];
-            var partly = intents[1];
-            LiquidationTarget[] targets = [.. taken.Targets, .. partly.Targets.Take(3)];
+            // the competitor pays a tip the keeper does not. A block earlier: it takes every account of the first batch
+            // and a few of the second. Same block: a few of each batch.
+            var first = intents[0];
+            var second = intents[1];
+            LiquidationTarget[] targets = sameBlock ? [.. first.Targets.Take(3), .. second.Targets.Take(3)] : [.. first.Targets, .. second.Targets.Take(3)];
             // each request three times: whatever one liquidation leaves below maintenance, the next one takes
             CrossMarginEngine.LiquidationRequest[] requests =
                 [.. Enumerable.Repeat(targets, 3).SelectMany(t => t).Select(t => new CrossMarginEngine.LiquidationRequest(t.Account, t.MarketId, UInt256.Zero))];
@@ -81,30 +90,39 @@ public sealed partial class KeeperCompetitionTests(KeeperCompetitionDevnet devne
             ulong rivalGas = await d.Eth.EstimateGasAsync(rivalCall.ToCallRequest(competitor.Address), BlockTag.Latest) * 3 / 2;
             var rivalTx = await competitor.SignAsync(rivalCall, rivalGas);
             Hash32 rival = await competitor.BroadcastAsync(rivalTx);
-            await SetNextBaseFeeAsync(d.Rpc, sent.Max(a => a.MaxFeePerGas) + UInt256.One);
+            if (!sameBlock) await SetNextBaseFeeAsync(d.Rpc, sent.Max(a => a.MaxFeePerGas) + UInt256.One);
             await d.Rpc.MineAsync();
             ulong rivalBlock = await d.Eth.BlockNumberAsync();
             var rivalReceipt = await d.Eth.GetTransactionReceiptAsync(rival);
             Assert.NotNull(rivalReceipt);
-            if (!rivalReceipt.Succeeded)
-            {
-                byte[]? revert = await competitor.ReplayForRevertDataAsync(rivalTx.Transaction, competitor.Address, rivalBlock - 1);
-                output.WriteLine($"competitor reverted: gas used {rivalReceipt.GasUsed} of {rivalTx.Transaction.GasLimit}, revert data {(revert is null ? "none" : Hex.Encode(revert))}");
-            }
             Assert.True(rivalReceipt.Succeeded);
             Assert.Equal(rivalBlock, rivalReceipt.BlockNumber);
-            foreach (var a in sent) Assert.Null(await d.Eth.GetTransactionReceiptAsync(a.Hash));
-            var rivalLiquidated = rivalReceipt.Logs
-                .Select(l => CrossMarginEngine.LiquidatedEvent.TryDecode(l.Topics, l.Data, out var e) ? e : null).OfType<CrossMarginEngine.LiquidatedEvent>().ToList();
             var gone = new HashSet<Address>(targets.Select(t => t.Account));
-            output.WriteLine($"competitor {rival} in block {rivalBlock}: {rivalLiquidated.Count} liquidations of {gone.Count} accounts " +
-                $"(all {taken.Targets.Count} requests of intent {taken.Id}, 3 of intent {partly.Id})");
-            Assert.Empty((await KeeperAudit.BelowMaintenanceAsync(d.Eth, d.Engine, [.. gone], rivalBlock)));
+            int rivalLiquidations = rivalReceipt.Logs.Count(l => CrossMarginEngine.LiquidatedEvent.TryDecode(l.Topics, l.Data, out _));
+            output.WriteLine($"competitor {rival} in block {rivalBlock}#{rivalReceipt.TransactionIndex}: {rivalLiquidations} liquidations of {gone.Count} accounts");
+            Assert.Empty(await KeeperAudit.BelowMaintenanceAsync(d.Eth, d.Engine, [.. gone], rivalBlock));
+            foreach (var a in sent)
+            {
+                var receipt = await d.Eth.GetTransactionReceiptAsync(a.Hash);
+                if (sameBlock)
+                {
+                    Assert.NotNull(receipt); // mined right after the competitor: the requests it took are skipped
+                    Assert.Equal(rivalBlock, receipt.BlockNumber);
+                    Assert.True(receipt.TransactionIndex > rivalReceipt.TransactionIndex);
+                }
+                else
+                {
+                    Assert.Null(receipt);
+                }
+            }
 
-            // the keeper sees that block and cancels the batch whose opportunity is gone, before anything of it is mined
-            await KeeperScenario.PollAsync(() => Task.FromResult(KeeperAudit.ReadAttempts(scenario.JournalPath)
-                .Any(a => a.IntentId == taken.Id && a.Kind == AttemptKind.Cancel && a.State == AttemptState.Sent)), TimeSpan.FromSeconds(30), "the keeper's cancellation");
-            await SetNextBaseFeeAsync(d.Rpc, baseFee);
+            if (!sameBlock)
+            {
+                // the keeper sees that block and cancels the batch whose opportunity is gone, before anything of it is mined
+                await KeeperScenario.PollAsync(() => Task.FromResult(KeeperAudit.ReadAttempts(scenario.JournalPath)
+                    .Any(a => a.IntentId == first.Id && a.Kind == AttemptKind.Cancel && a.State == AttemptState.Sent)), TimeSpan.FromSeconds(30), "the keeper's cancellation");
+                await SetNextBaseFeeAsync(d.Rpc, baseFee);
+            }
             ulong lastBlock = await scenario.MineUntilSettledAsync(TimeSpan.FromMilliseconds(400), TimeSpan.FromSeconds(90));
             process.Kill();
             await d.Rpc.MineAsync();
@@ -122,19 +140,23 @@ public sealed partial class KeeperCompetitionTests(KeeperCompetitionDevnet devne
             var failures = await KeeperAudit.JournalVersusChainAsync(d.Eth, journal, scenario.Keeper, firstNonce, ours);
             Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
 
-            // the fully taken batch was cancelled: its nonce went to a 0-value self-transfer
-            Assert.Equal(IntentState.Cancelled, journal.GetIntent(taken.Id)!.State);
-            var takenAttempts = journal.GetAttempts(taken.Id);
-            var winner = Assert.Single(takenAttempts, a => a.State == AttemptState.Included);
-            Assert.Equal(AttemptKind.Cancel, winner.Kind);
-            var cancelTx = Assert.Single(ours, t => t.Hash == winner.Hash);
-            Assert.Equal(scenario.Keeper, cancelTx.Receipt.To);
-            Assert.Empty(cancelTx.Receipt.Logs);
-            Assert.All(takenAttempts.Where(a => a.Kind != AttemptKind.Cancel), a => Assert.Equal(AttemptState.Cancelled, a.State));
+            MinedTx? cancelTx = null;
+            if (!sameBlock)
+            {
+                // the fully taken batch was cancelled: its nonce went to a 0-value self-transfer
+                Assert.Equal(IntentState.Cancelled, journal.GetIntent(first.Id)!.State);
+                var firstAttempts = journal.GetAttempts(first.Id);
+                var winner = Assert.Single(firstAttempts, a => a.State == AttemptState.Included);
+                Assert.Equal(AttemptKind.Cancel, winner.Kind);
+                cancelTx = Assert.Single(ours, t => t.Hash == winner.Hash);
+                Assert.Equal(scenario.Keeper, cancelTx.Receipt.To);
+                Assert.Empty(cancelTx.Receipt.Logs);
+                Assert.All(firstAttempts.Where(a => a.Kind != AttemptKind.Cancel), a => Assert.Equal(AttemptState.Cancelled, a.State));
+            }
 
             // no transaction of ours was mined for accounts that were all fixed a block earlier; what the competitor took
-            // from a batch that still had work was skipped, never liquidated again
-            foreach (var tx in ours.Where(t => t.Hash != cancelTx.Hash))
+            // was skipped by ours (never liquidated again)
+            foreach (var tx in ours.Where(t => t.Hash != cancelTx?.Hash))
             {
                 var attempt = journal.GetAttempt(tx.Hash)!;
                 var intent = journal.GetIntent(attempt.IntentId!)!;
@@ -145,9 +167,10 @@ public sealed partial class KeeperCompetitionTests(KeeperCompetitionDevnet devne
                 Assert.NotEmpty(tx.Liquidated);
                 foreach (var l in tx.Liquidated) Assert.DoesNotContain(l.Account, gone);
             }
-            var skippedGone = ours.SelectMany(t => t.Skipped).Where(s => gone.Contains(s.Account)).Select(s => s.Account).Distinct().Count();
-            output.WriteLine($"{ours.Count} keeper transactions; intent {taken.Id} {journal.GetIntent(taken.Id)!.State}; " +
-                $"intent {partly.Id} {journal.GetIntent(partly.Id)!.State} with {skippedGone} of the competitor's accounts skipped");
+            var skippedGone = ours.SelectMany(t => t.Skipped).Where(s => gone.Contains(s.Account)).Select(s => s.Account).ToHashSet();
+            if (sameBlock) Assert.Equal(gone.Order(), skippedGone.Order());
+            output.WriteLine($"{ours.Count} keeper transactions; intents {string.Join(", ", intents.Select(i => $"{i.Id} {journal.GetIntent(i.Id)!.State}"))}; " +
+                $"{skippedGone.Count} of the competitor's {gone.Count} accounts skipped in ours");
         }
         finally
         {
