@@ -141,6 +141,9 @@ public sealed partial class TxExecutor : IAsyncDisposable
             EnsureStarted();
             using var scope = _logger.BeginScope(new Dictionary<string, object> { ["IntentId"] = intent.Id, ["Call"] = call.Signature });
             _journal.RecordIntent(intent);
+            // The chain has reached the block the intent was detected at, even when the caller reports blocks late
+            // (coalesced blocks, or the first block after a restart): replacement timing counts from there.
+            if (intent.DetectedBlock > _head) _head = intent.DetectedBlock;
 
             if (_options.SimulateBeforeSend)
             {
