@@ -101,6 +101,10 @@ public sealed partial class KeeperCompetitionTests(KeeperCompetitionDevnet devne
             int rivalLiquidations = rivalReceipt.Logs.Count(l => CrossMarginEngine.LiquidatedEvent.TryDecode(l.Topics, l.Data, out _));
             output.WriteLine($"competitor {rival} in block {rivalBlock}#{rivalReceipt.TransactionIndex}: {rivalLiquidations} liquidations of {gone.Count} accounts");
             Assert.Empty(await KeeperAudit.BelowMaintenanceAsync(d.Eth, d.Engine, [.. gone], rivalBlock));
+            var goneHealth = await d.Eth.CallAsync(d.Engine.HealthBatch([.. gone]), BlockTag.Number(rivalBlock));
+            output.WriteLine($"the competitor's accounts at block {rivalBlock}: {goneHealth.Count(h => h.MaintenanceMargin.IsZero && h.Equity.IsNegative)} " +
+                "without positions and with negative equity (no batchLiquidate request of theirs can do anything), " +
+                $"{goneHealth.Count(h => !h.Equity.IsNegative)} solvent");
             foreach (var a in sent)
             {
                 var receipt = await d.Eth.GetTransactionReceiptAsync(a.Hash);
