@@ -5,8 +5,9 @@ namespace CrossMargin.Devnet.Tests.Keeper;
 
 /// <summary>
 /// The keeper daemon (<c>crossmargin run</c>) as a real child process: the built crossmargin.dll run by the dotnet
-/// host that runs the tests. Its output goes to the test output (prefixed) and is kept for <see cref="WaitForOutputAsync"/>.
-/// <see cref="Kill"/> is kill -9 (SIGKILL on Linux, of the whole process tree); disposing kills it too.
+/// host that runs the tests, under the same watchdog shell as anvil. Its output goes to the test output (prefixed) and
+/// is kept for <see cref="WaitForOutputAsync"/>. <see cref="Kill"/> is kill -9 (SIGKILL of the whole process tree:
+/// watchdog and keeper); disposing kills it too.
 /// </summary>
 internal sealed class KeeperProcess : IDisposable
 {
@@ -35,14 +36,19 @@ internal sealed class KeeperProcess : IDisposable
     public static KeeperProcess Start(IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string> environment,
         ITestOutputHelper? output, string name)
     {
-        var info = new ProcessStartInfo(DotnetHost())
+        // through anvil's /bin/sh watchdog: the keeper gets SIGKILL when our stdin pipe closes, so it cannot outlive
+        // the test host even when that dies without running finally blocks
+        var info = new ProcessStartInfo("/bin/sh")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            RedirectStandardInput = false,
+            RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add(AnvilProcess.WatchdogScript);
+        info.ArgumentList.Add(DotnetHost());
         info.ArgumentList.Add(KeeperDll());
         foreach (string a in arguments) info.ArgumentList.Add(a);
         foreach (var (k, v) in environment) info.Environment[k] = v;
