@@ -15,7 +15,8 @@ public sealed record KeeperSettings(
     bool DryRun,
     bool OracleEnabled,
     PlannerOptions Planner,
-    DetectionOptions Detection);
+    DetectionOptions Detection,
+    Uri? WebSocketUrl = null);
 
 /// <summary>Bad configuration: one message per bad value. The CLI prints them and exits with code 2.</summary>
 public sealed class KeeperConfigurationException : Exception

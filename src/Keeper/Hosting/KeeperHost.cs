@@ -107,9 +107,17 @@ public static partial class KeeperHost
         }
 
         Register(builder.Services, settings, eth, signer);
-        using IHost host = builder.Build();
-        built?.Invoke(host.Services);
-        await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        IHost host = builder.Build();
+        try
+        {
+            built?.Invoke(host.Services);
+            await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (host is IAsyncDisposable async) await async.DisposeAsync().ConfigureAwait(false);
+            else host.Dispose();
+        }
         return 0;
     }
 
@@ -137,7 +145,12 @@ public static partial class KeeperHost
         services.AddSingleton(sp => new KeeperPipeline(sp.GetRequiredService<ChainIndexer>(), sp.GetRequiredService<LiquidationDetector>(),
             sp.GetRequiredService<LiquidationPlanner>(), eth, settings.Engine, sp.GetRequiredService<FeeEstimator>(),
             settings.DryRun ? null : sp.GetRequiredService<TxExecutor>(), logger: sp.GetRequiredService<ILogger<KeeperPipeline>>()));
-        services.AddHostedService(sp => new HeadFollower(sp.GetRequiredService<ChainIndexer>(), eth, null, indexerOptions,
+        if (settings.WebSocketUrl is { } wsUrl)
+        {
+            services.AddSingleton(sp => new WebSocketRpcClient(new WebSocketRpcClientOptions { Endpoint = wsUrl }));
+        }
+        services.AddHostedService(sp => new HeadFollower(sp.GetRequiredService<ChainIndexer>(), eth,
+            settings.WebSocketUrl is null ? null : new WebSocketNewHeadsSource(sp.GetRequiredService<WebSocketRpcClient>()), indexerOptions,
             sp.GetRequiredService<ILogger<HeadFollower>>()));
         services.AddHostedService(sp => new KeeperService(sp.GetRequiredService<KeeperPipeline>(),
             settings.DryRun ? null : sp.GetRequiredService<TxExecutor>(), sp.GetRequiredService<ILogger<KeeperService>>()));
