@@ -145,6 +145,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             EnsureStarted();
             using var scope = _logger.BeginScope(new Dictionary<string, object> { ["IntentId"] = intent.Id, ["Call"] = call.Signature });
             _journal.RecordIntent(intent);
+            ObserveDetectedBlock(intent);
 
             if (_options.SimulateBeforeSend)
             {
@@ -263,7 +264,11 @@ public sealed partial class TxExecutor : IAsyncDisposable
         {
             EnsureStarted();
             var results = new SubmitResult?[items.Count];
-            foreach (var i in items) _journal.RecordIntent(i.Intent);
+            foreach (var i in items)
+            {
+                _journal.RecordIntent(i.Intent);
+                ObserveDetectedBlock(i.Intent);
+            }
 
             if (_options.SimulateBeforeSend)
             {
@@ -799,6 +804,15 @@ public sealed partial class TxExecutor : IAsyncDisposable
         LogSkipped(_logger, intent.Id, reason);
         Publish(new ExecutionOutcome(ExecutionOutcomeKind.Failed, intent.Id, null, null, _time.GetUtcNow(), Reason: reason));
         return new SubmitResult(intent.Id, IntentState.Failed, null, null, reason);
+    }
+
+    /// <summary>
+    /// The chain has reached the block an intent was detected at, even when the caller reports blocks late (coalesced
+    /// blocks, or the first block after a restart): the head moves there, so replacement timing counts from it.
+    /// </summary>
+    private void ObserveDetectedBlock(ExecutionIntent intent)
+    {
+        if (intent.DetectedBlock > _head) _head = intent.DetectedBlock;
     }
 
     private void Publish(ExecutionOutcome outcome)
