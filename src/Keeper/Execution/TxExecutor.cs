@@ -42,6 +42,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
     private ulong _chainId;
     private ulong _head;
     private BlockReads? _prefetched;
+    private bool _simulateUnsupported;
     private bool _started;
     private bool _disposed;
 
@@ -211,6 +212,48 @@ public sealed partial class TxExecutor : IAsyncDisposable
     }
 
     /// <summary>Reads of one block queued in a shared batch: the sender's mined nonce and the receipts of every attempt in flight.</summary>
+    /// <summary>
+    /// Simulates the submissions in order in one simulated block (eth_simulateV1): each sees the state the previous ones
+    /// leave, as our transactions with consecutive nonces would in one block, and reports its gas, which becomes the gas
+    /// limit (plus a margin covering refunds, never above the planned limit: blocks are packed by gas limit). False when
+    /// the node does not offer eth_simulateV1 (or it failed): the caller falls back to eth_call.
+    /// </summary>
+    private async Task<bool> SimulateInOrderAsync(IRpcClient rpc, IReadOnlyList<Submission> items, SubmitResult?[] results, ulong[] gasLimits,
+        CancellationToken cancellationToken)
+    {
+        SimulatedCall[] simulated;
+        try
+        {
+            simulated = await rpc.RequestAsync(SimulateRequests.SimulateBlock(
+                [.. items.Select(i => i.Call.ToCallRequest(Sender) with { Gas = i.GasLimit })], BlockTag.Latest), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (ex.Code is -32601 or -32602 or -32600)
+        {
+            _simulateUnsupported = true;
+            LogSimulateUnsupported(_logger, ex.RpcMessage);
+            return false;
+        }
+        catch (RpcClientException ex)
+        {
+            _metrics.Error("simulate");
+            LogStepFailed(_logger, "simulate", 0, ex.Message);
+            return false;
+        }
+        for (int k = 0; k < items.Count; k++)
+        {
+            SimulatedCall c = simulated[k];
+            if (!c.Success)
+            {
+                results[k] = Skip(items[k].Intent, "simulation reverted: " + AbiRevert.Decode(c.RevertData, _abi).ToString()
+                    + (c.Error is { } e ? $" ({e})" : ""));
+                continue;
+            }
+            ulong limit = checked(c.GasUsed + (c.GasUsed * (ulong)_options.GasEstimateMarginBps / 10_000UL) + 20_000UL);
+            if (limit < gasLimits[k]) gasLimits[k] = limit;
+        }
+        return true;
+    }
+
     private sealed record BlockReads(ulong Block, Task<ulong> Nonce, Dictionary<Hash32, Task<TransactionReceipt?>> Receipts);
 
     /// <summary>
@@ -253,7 +296,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(items);
         if (items.Count == 0) return [];
-        if (_eth.Rpc is not { } rpc || items.Count == 1)
+        if (_eth.Rpc is not { } rpc)
         {
             var one = new List<SubmitResult>(items.Count);
             foreach (var i in items) one.Add(await SubmitAsync(i.Intent, i.Call, i.GasLimit, i.OpportunityValue, cancellationToken).ConfigureAwait(false));
@@ -270,10 +313,12 @@ public sealed partial class TxExecutor : IAsyncDisposable
                 ObserveDetectedBlock(i.Intent);
             }
 
-            if (_options.SimulateBeforeSend)
+            ulong[] gasLimits = [.. items.Select(i => i.GasLimit)];
+            if (_options.SimulateBeforeSend && !(_options.EstimateGasLimit && !_simulateUnsupported
+                && await SimulateInOrderAsync(rpc, items, results, gasLimits, cancellationToken).ConfigureAwait(false)))
             {
                 var sim = rpc.StartBatch();
-                var calls = items.Select(i => sim.Add(EthRequests.Call(i.Call.ToCallRequest(Sender) with { Gas = i.GasLimit }, BlockTag.Latest))).ToArray();
+                Task<byte[]>[] calls = [.. items.Select(i => sim.Add(EthRequests.Call(i.Call.ToCallRequest(Sender) with { Gas = i.GasLimit }, BlockTag.Latest)))];
                 try
                 {
                     await sim.SendAsync(cancellationToken).ConfigureAwait(false);
@@ -284,6 +329,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
                 }
                 for (int k = 0; k < items.Count; k++)
                 {
+                    if (results[k] is not null) continue;
                     try
                     {
                         await calls[k].ConfigureAwait(false);
@@ -318,7 +364,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             {
                 if (results[k] is not null) continue;
                 var item = items[k];
-                UInt256 cap = FeeBump.AffordableMaxFee(item.OpportunityValue, _options.MaxFeeShareOfValueBps, item.GasLimit, _options.Fees.MaxFeeCap);
+                UInt256 cap = FeeBump.AffordableMaxFee(item.OpportunityValue, _options.MaxFeeShareOfValueBps, gasLimits[k], _options.Fees.MaxFeeCap);
                 UInt256 maxFee = estimate.MaxFeePerGas > cap ? cap : estimate.MaxFeePerGas;
                 UInt256 tip = estimate.MaxPriorityFeePerGas > maxFee ? maxFee : estimate.MaxPriorityFeePerGas;
                 if (maxFee < estimate.NextBaseFee)
@@ -327,7 +373,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
                     continue;
                 }
                 var lease = _nonces.Reserve(Sender);
-                unsigned.Add((k, UnsignedTransaction.Eip1559(_chainId, lease.Nonce, tip, maxFee, item.GasLimit, item.Call.To, item.Call.Value, item.Call.Data), lease));
+                unsigned.Add((k, UnsignedTransaction.Eip1559(_chainId, lease.Nonce, tip, maxFee, gasLimits[k], item.Call.To, item.Call.Value, item.Call.Data), lease));
             }
             var signed = new SignedTransaction[unsigned.Count];
             try
@@ -391,7 +437,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
                 foreach (var (k, attempt, _) in pending)
                 {
                     var item = items[k];
-                    _tracked[attempt.Nonce] = new Tracked(attempt.Nonce, item.Intent.Id, AttemptKind.Original, item.OpportunityValue, item.GasLimit, [attempt])
+                    _tracked[attempt.Nonce] = new Tracked(attempt.Nonce, item.Intent.Id, AttemptKind.Original, item.OpportunityValue, attempt.GasLimit, [attempt])
                     {
                         Call = item.Call,
                         LastSentBlock = _head,
@@ -873,6 +919,9 @@ public sealed partial class TxExecutor : IAsyncDisposable
 
     [LoggerMessage(EventId = 1309, Level = LogLevel.Information, Message = "Intent {IntentId}: cancelling nonce {Nonce}: {Reason}")]
     private static partial void LogCancelRequested(ILogger logger, string intentId, ulong nonce, string reason);
+
+    [LoggerMessage(EventId = 2390, Level = LogLevel.Warning, Message = "The node does not offer eth_simulateV1 ({Reason}); simulating with eth_call and the planned gas limits")]
+    private static partial void LogSimulateUnsupported(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 1310, Level = LogLevel.Warning, Message = "Nonce gap {Nonce} filled with self-transfer {Hash}")]
     private static partial void LogGapFilled(ILogger logger, ulong nonce, Hash32 hash);

@@ -74,6 +74,7 @@ public sealed partial class KeeperPipeline
         public bool Enabled { get; init; }
         public bool Approved { get; set; }
         public bool Expected { get; set; }
+        public bool StartChecked { get; set; }
         public string? ApproveIntent { get; set; }
     }
 
@@ -163,10 +164,23 @@ public sealed partial class KeeperPipeline
         if (resyncs != Interlocked.Exchange(ref _resyncs, resyncs)) _detector.RequestFullReload();
 
         Task<UInt256>? balance = await PrefetchAsync(block, cancellationToken).ConfigureAwait(false);
+        if (_executor is not null)
+        {
+            // settle what was mined (receipts came with the block's reads) before planning: accounts our mined transactions
+            // liquidated leave the in-flight set and can be planned again in this block
+            await _executor.OnNewBlockAsync(block.Number, cancellationToken).ConfigureAwait(false);
+            DrainOutcomes();
+        }
         // detection-to-send latency runs from here: the block's data is in hand
         long started = Stopwatch.GetTimestamp();
         DetectionResult detection = await _detector.ProcessAsync(block, cancellationToken).ConfigureAwait(false);
         _lastLiquidatable = detection.Liquidatable.Count;
+        if (_collateral.Enabled && _executor is not null && !_collateral.StartChecked)
+        {
+            _collateral.StartChecked = true;
+            // value for the fee cap: a generous share of a typical sale's reward (the approval is a one-off)
+            await EnsureAllowanceAsync(detection.Block, UInt256.Zero, new UInt256(10_000_000_000_000_000UL), cancellationToken).ConfigureAwait(false);
+        }
         foreach (LiquidationCandidate c in detection.Liquidatable) Sends.SeenLiquidatable(c.Account, detection.Block);
         var latencies = new List<TimeSpan>();
         int planned = 0, sent = 0, skipped = 0;
@@ -180,14 +194,15 @@ public sealed partial class KeeperPipeline
                 _indexer.Book.VaultCash, _indexer.Book.InsuranceFund);
             planned = plan.RequestCount;
             skipped = plan.Skipped.Count;
-            LogPlanned(_logger, block.Number, detection.Liquidatable.Count, plan.Batches.Count, plan.RequestCount, plan.Skipped.Count);
+            LogPlanned(_logger, detection.Block, detection.Liquidatable.Count, plan.Batches.Count, plan.RequestCount, plan.Skipped.Count);
             foreach (LiquidationBatch batch in plan.Batches)
             {
-                if (await QueueBatchAsync(block.Number, batch, outbox, cancellationToken).ConfigureAwait(false)) sent++;
+                if (await QueueBatchAsync(detection.Block, batch, outbox, cancellationToken).ConfigureAwait(false)) sent++;
             }
             if (_collateral.Enabled)
             {
-                sent += await QueueCollateralSalesAsync(detection, gas, balance, outbox, cancellationToken).ConfigureAwait(false);
+                ulong left = _planner.Options.BlockGasBudget > plan.EstimatedGas ? _planner.Options.BlockGasBudget - plan.EstimatedGas : 0;
+                sent += await QueueCollateralSalesAsync(detection, gas, balance, left, outbox, cancellationToken).ConfigureAwait(false);
             }
         }
         TimeSpan planning = Stopwatch.GetElapsedTime(started);
@@ -202,7 +217,6 @@ public sealed partial class KeeperPipeline
         }
         if (_executor is not null)
         {
-            await _executor.OnNewBlockAsync(block.Number, cancellationToken).ConfigureAwait(false);
             DrainOutcomes();
             await CancelGoneAsync(detection, block.ChangedAccounts, cancellationToken).ConfigureAwait(false);
         }
@@ -332,8 +346,8 @@ public sealed partial class KeeperPipeline
     /// settlement token: its balance caps the sales, and the engine's allowance is set once (an approve transaction; the
     /// sales that simulate before it is mined are skipped and planned again next block).
     /// </summary>
-    private async Task<int> QueueCollateralSalesAsync(DetectionResult detection, GasQuote gas, Task<UInt256>? prefetchedBalance, List<Outgoing> outbox,
-        CancellationToken cancellationToken)
+    private async Task<int> QueueCollateralSalesAsync(DetectionResult detection, GasQuote gas, Task<UInt256>? prefetchedBalance, ulong gasLeft,
+        List<Outgoing> outbox, CancellationToken cancellationToken)
     {
         var config = _detector.Config!;
         bool any = false;
@@ -355,7 +369,7 @@ public sealed partial class KeeperPipeline
                 ? prefetchedBalance.Result
                 : await _eth.CallAsync(settlement.BalanceOf(_planner.Liquidator), BlockTag.Latest, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
-        CollateralPlan plan = _collateral.Planner.Plan(detection, _detector.StateOf, gas, budget, InFlight, config.SlotOracles);
+        CollateralPlan plan = _collateral.Planner.Plan(detection, _detector.StateOf, gas, budget, InFlight, config.SlotOracles, gasLeft);
         if (plan.Sales.Count == 0)
         {
             if (plan.Skipped.Count > 0) LogCollateralSkipped(_logger, detection.Block, plan.Skipped.Count, plan.Skipped[0].Reason, plan.Skipped[0].Detail ?? "");
@@ -363,26 +377,8 @@ public sealed partial class KeeperPipeline
         }
         if (_executor is not null && !_collateral.Approved)
         {
-            UInt256 allowance = await _eth.CallAsync(settlement.Allowance(_planner.Liquidator, _engine.Address), BlockTag.Latest, cancellationToken: cancellationToken)
-                .ConfigureAwait(false);
-            if (allowance >= plan.TotalPayment && allowance >= (UInt256.MaxValue >> 1))
-            {
-                _collateral.Approved = true;
-            }
-            else if (_collateral.ApproveIntent is null || !_executor.InFlight.Any(t => t.IntentId == _collateral.ApproveIntent))
-            {
-                UInt256 value = gas.ToWei(plan.Sales.Aggregate(UInt256.Zero, (s, x) => checked(s + x.Reward)));
-                var approve = new ExecutionIntent(Guid.NewGuid().ToString("N"), "approve", [], value, _time.GetUtcNow(), detection.Block);
-                SubmitResult r = await _executor.SubmitAsync(approve, settlement.Approve(_engine.Address, UInt256.MaxValue), 100_000, value, cancellationToken)
-                    .ConfigureAwait(false);
-                _collateral.ApproveIntent = r.State == IntentState.Sent ? approve.Id : null;
-                LogApprove(_logger, r.State, r.TxHash, r.Reason ?? "");
-                return 0;
-            }
-            else
-            {
-                return 0; // the approval is still pending
-            }
+            UInt256 value = gas.ToWei(plan.Sales.Aggregate(UInt256.Zero, (s, x) => checked(s + x.Reward)));
+            if (!await EnsureAllowanceAsync(detection.Block, plan.TotalPayment, value, cancellationToken).ConfigureAwait(false)) return 0;
         }
         int simulated = 0;
         foreach (CollateralSale sale in plan.Sales)
@@ -422,6 +418,31 @@ public sealed partial class KeeperPipeline
     }
 
     /// <summary>
+    /// True when the engine may pull <paramref name="needed"/> settlement tokens from the keeper. Otherwise sends (once) an
+    /// approve for the maximum and returns false: sales wait for it to be mined.
+    /// </summary>
+    private async Task<bool> EnsureAllowanceAsync(ulong block, UInt256 needed, UInt256 value, CancellationToken cancellationToken)
+    {
+        if (_collateral.Approved) return true;
+        if (_executor is null || _detector.Config?.AssetTokens is not { Count: > 0 } tokens) return false;
+        var settlement = new MockERC20(tokens[0]);
+        UInt256 allowance = await _eth.CallAsync(settlement.Allowance(_planner.Liquidator, _engine.Address), BlockTag.Latest, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        if (allowance >= needed && allowance >= (UInt256.MaxValue >> 1))
+        {
+            _collateral.Approved = true;
+            return true;
+        }
+        if (_collateral.ApproveIntent is not null && _executor.InFlight.Any(t => t.IntentId == _collateral.ApproveIntent)) return false; // pending
+        var approve = new ExecutionIntent(Guid.NewGuid().ToString("N"), "approve", [], value, _time.GetUtcNow(), block);
+        SubmitResult r = await _executor.SubmitAsync(approve, settlement.Approve(_engine.Address, UInt256.MaxValue), 100_000, value, cancellationToken)
+            .ConfigureAwait(false);
+        _collateral.ApproveIntent = r.State == IntentState.Sent ? approve.Id : null;
+        LogApprove(_logger, r.State, r.TxHash, r.Reason ?? "");
+        return false;
+    }
+
+    /// <summary>
     /// After a restart the executor re-attaches the journal's pending transactions: their accounts are in flight again,
     /// so that nothing is planned twice.
     /// </summary>
@@ -449,10 +470,15 @@ public sealed partial class KeeperPipeline
     private async Task CancelGoneAsync(DetectionResult detection, IReadOnlyList<Address> changed, CancellationToken cancellationToken)
     {
         if (_executor is null || InFlight.IntentCount == 0) return;
-        var liquidatable = new HashSet<Address>(detection.Liquidatable.Select(c => c.Account));
+        // a batchLiquidate is still useful for accounts with positions below maintenance; a collateral sale for accounts
+        // without positions and negative equity (an account can move from the first set to the second)
+        var positions = new HashSet<Address>(detection.Liquidatable.Where(c => !c.Health.MaintenanceMargin.IsZero).Select(c => c.Account));
+        var collateral = new HashSet<Address>(detection.Liquidatable
+            .Where(c => _detector.StateOf(c.Account) is { } s && CollateralPlanner.NeedsCollateralSale(s, c.Health)).Select(c => c.Account));
         foreach ((string id, IReadOnlyList<Address> accounts) in InFlight.Intents())
         {
-            if (accounts.Any(liquidatable.Contains)) continue;
+            HashSet<Address> useful = _executor.FindIntent(id)?.Kind == "collateral" ? collateral : positions;
+            if (accounts.Any(useful.Contains)) continue;
             if (await _executor.CancelAsync(id, $"opportunity gone at block {detection.Block}", cancellationToken).ConfigureAwait(false))
             {
                 Interlocked.Increment(ref _cancelled);

@@ -53,7 +53,8 @@ public sealed class KeeperScaleTests(Keeper1000Devnet devnet, ITestOutputHelper 
         await indexer.SyncAsync(await eth.BlockNumberAsync());
         var detector = new LiquidationDetector(new EngineMarketReader(eth, d.Deployment.Engine, d.Deployment.OracleHub), indexer.Book,
             new DetectionOptions { DefaultBlockTimeSeconds = 1 });
-        var planner = new LiquidationPlanner(new PlannerOptions { MinProfit = RiskMath.Wad / new UInt256(10UL) }, signer.Address);
+        // the keeper may fill most of a block during a crash (the block gas budget is an operator setting)
+        var planner = new LiquidationPlanner(new PlannerOptions { MinProfit = RiskMath.Wad / new UInt256(10UL), BlockGasBudget = 28_000_000 }, signer.Address);
         var executionOptions = new ExecutionOptions { ReplaceAfterBlocks = 3 };
         var fees = new FeeEstimator(eth, executionOptions.Fees);
         using var journal = TxJournal.Open(Path.Combine(dir, "journal.db"));
@@ -75,14 +76,14 @@ public sealed class KeeperScaleTests(Keeper1000Devnet devnet, ITestOutputHelper 
             while (pipeline.Stats.Blocks < 2) await Task.Delay(50, cts.Token);
             long callsBefore = counting.Count, blocksBefore = pipeline.Stats.Blocks;
 
-            // one block every 500 ms with whatever is pending; the crash lands in one block
+            // one block a second with whatever is pending; the crash lands in one block
             await d.Rpc.SetAutomineAsync(false);
             producer = Task.Run(async () =>
             {
                 while (!producerCts.Token.IsCancellationRequested)
                 {
                     await d.Rpc.MineAsync();
-                    await Task.Delay(500, producerCts.Token);
+                    await Task.Delay(1000, producerCts.Token);
                 }
             });
             var crash = KeeperDevnetTests.CrashOracles.ToDictionary(o => o, o => DevnetDefaults.Oracles.First(x => x.Symbol == o).InitialPrice * 0.72m);
