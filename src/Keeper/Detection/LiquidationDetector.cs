@@ -2,6 +2,7 @@ using System.Diagnostics;
 using CrossMargin.Ethereum;
 using CrossMargin.Ethereum.Numerics;
 using CrossMargin.Keeper.Indexing;
+using CrossMargin.Keeper.Monitoring;
 using CrossMargin.Risk;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -103,7 +104,10 @@ public sealed partial class LiquidationDetector
         // Reads are pinned to this block; when the indexer is already further (a backlog of notifications), to its head,
         // because the account states taken from the book are the head's.
         ulong at = _book.Head is { } head && head > block.Number ? head : block.Number;
+        Activity? tick = KeeperTracing.Start(KeeperTracing.PriceTick);
+        tick?.SetTag("block.number", at);
         UInt256[] read = await _reader.ReadPricesAsync(_priceIds, at, cancellationToken).ConfigureAwait(false);
+        tick?.Dispose();
         UInt256[] prices = read.AsSpan(0, cfg.PriceSlotCount).ToArray();
         _nativePrice = read[^1];
         if (full || block.FundingChanged)

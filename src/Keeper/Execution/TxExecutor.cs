@@ -5,6 +5,7 @@ using CrossMargin.Ethereum.Contracts;
 using CrossMargin.Ethereum.Numerics;
 using CrossMargin.Ethereum.Rpc;
 using CrossMargin.Ethereum.Transactions;
+using CrossMargin.Keeper.Monitoring;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -143,6 +144,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             {
                 try
                 {
+                    using var span = KeeperTracing.Start(KeeperTracing.Simulate);
                     var request = call.ToCallRequest(Sender) with { Gas = gasLimit };
                     await _eth.CallAsync(request, BlockTag.Latest, cancellationToken).ConfigureAwait(false);
                 }
@@ -425,6 +427,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         SignedTransaction signed;
         try
         {
+            using var span = KeeperTracing.Start(KeeperTracing.Sign);
             signed = await _signer.SignAsync(tx, ct).ConfigureAwait(false);
         }
         catch
@@ -483,6 +486,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
     {
         try
         {
+            using var span = KeeperTracing.Start(KeeperTracing.Send);
             await _eth.SendRawTransactionAsync(attempt.Raw, ct).ConfigureAwait(false);
         }
         catch (RpcException ex)

@@ -7,6 +7,7 @@ using CrossMargin.Ethereum.Rpc;
 using CrossMargin.Keeper.Detection;
 using CrossMargin.Keeper.Execution;
 using CrossMargin.Keeper.Indexing;
+using CrossMargin.Keeper.Monitoring;
 using CrossMargin.Keeper.Planning;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -37,14 +38,17 @@ public sealed partial class KeeperPipeline
     private readonly TxExecutor? _executor;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly KeeperMetrics? _metrics;
     private readonly List<TimeSpan> _latencies = [];
     private readonly Dictionary<string, int> _requestsByIntent = new(StringComparer.Ordinal);
     private readonly List<(int Requests, ulong GasUsed)> _gas = [];
     private long _blocks, _failures, _batches, _requests, _dryRunCalls, _dryRunReverts, _resyncs, _included, _reverted;
 
     /// <param name="executor">Sends transactions; null = dry run (plans are simulated with eth_call, nothing is sent).</param>
+    /// <param name="metrics">Metrics and readiness state (optional).</param>
     public KeeperPipeline(ChainIndexer indexer, LiquidationDetector detector, LiquidationPlanner planner, IEthClient eth, Address engine,
-        FeeEstimator fees, TxExecutor? executor, InFlightTracker? inFlight = null, ILogger<KeeperPipeline>? logger = null, TimeProvider? timeProvider = null)
+        FeeEstimator fees, TxExecutor? executor, InFlightTracker? inFlight = null, ILogger<KeeperPipeline>? logger = null, TimeProvider? timeProvider = null,
+        KeeperMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(indexer);
         ArgumentNullException.ThrowIfNull(detector);
@@ -61,6 +65,7 @@ public sealed partial class KeeperPipeline
         InFlight = inFlight ?? new InFlightTracker();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
+        _metrics = metrics;
     }
 
     public InFlightTracker InFlight { get; }
@@ -128,6 +133,7 @@ public sealed partial class KeeperPipeline
         catch (Exception ex)
         {
             Interlocked.Increment(ref _failures);
+            _metrics?.BlockFailed();
             LogBlockFailed(_logger, block.Number, ex.GetType().Name, ex.Message);
             return null;
         }
@@ -138,13 +144,18 @@ public sealed partial class KeeperPipeline
     {
         ArgumentNullException.ThrowIfNull(block);
         long started = Stopwatch.GetTimestamp();
+        using var blockSpan = KeeperTracing.StartBlock(block.Number);
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["Block"] = block.Number });
         Interlocked.Increment(ref _blocks);
         DrainOutcomes();
         long resyncs = _indexer.Stats.Resyncs;
         if (resyncs != Interlocked.Exchange(ref _resyncs, resyncs)) _detector.RequestFullReload();
 
+        Activity? detectSpan = KeeperTracing.Start(KeeperTracing.Detect);
+        long detectStarted = Stopwatch.GetTimestamp();
         DetectionResult detection = await _detector.ProcessAsync(block, cancellationToken).ConfigureAwait(false);
+        detectSpan?.Dispose();
+        _metrics?.Detection(_indexer.Book.AccountCount, detection.Liquidatable.Count, detection.Recomputed, Stopwatch.GetElapsedTime(detectStarted));
         var latencies = new List<TimeSpan>();
         int planned = 0, sent = 0, skipped = 0;
         if (detection.Liquidatable.Count > 0)
@@ -152,8 +163,10 @@ public sealed partial class KeeperPipeline
             FeeEstimate fee = await _fees.EstimateAsync(cancellationToken).ConfigureAwait(false);
             UInt256 expected = checked(fee.NextBaseFee + fee.MaxPriorityFeePerGas);
             var gas = new GasQuote(expected < fee.MaxFeePerGas ? expected : fee.MaxFeePerGas, detection.NativePrice);
+            Activity? planSpan = KeeperTracing.Start(KeeperTracing.Plan);
             LiquidationPlan plan = _planner.Plan(detection, _detector.StateOf, gas, InFlight, _detector.Config!.SlotOracles,
                 _indexer.Book.VaultCash, _indexer.Book.InsuranceFund);
+            planSpan?.Dispose();
             planned = plan.RequestCount;
             skipped = plan.Skipped.Count;
             LogPlanned(_logger, block.Number, detection.Liquidatable.Count, plan.Batches.Count, plan.RequestCount, plan.Skipped.Count);
@@ -165,11 +178,14 @@ public sealed partial class KeeperPipeline
                     TimeSpan latency = Stopwatch.GetElapsedTime(started);
                     latencies.Add(latency);
                     lock (_latencies) _latencies.Add(latency);
+                    _metrics?.DetectionToSend(latency);
                 }
             }
         }
         if (_executor is not null) await _executor.OnNewBlockAsync(block.Number, cancellationToken).ConfigureAwait(false);
         DrainOutcomes();
+        if (_executor is not null) _metrics?.PendingTransactions(_executor.InFlight.Count);
+        _metrics?.BlockProcessed(block.Number);
         return new BlockReport(block.Number, detection.Liquidatable.Count, planned, sent, skipped, latencies);
     }
 
@@ -197,6 +213,7 @@ public sealed partial class KeeperPipeline
         var targets = batch.Accounts.SelectMany(p => p.Steps.Select(s => new LiquidationTarget(s.Account, (ulong)s.MarketId, s.SizeClosed))).ToList();
         var intent = ExecutionIntent.Liquidation(targets, batch.RewardWei, _time.GetUtcNow(), blockNumber);
         InFlight.Add(intent.Id, batch.Accounts.Select(p => p.Account));
+        using var span = KeeperTracing.StartLiquidation(intent.Id, requests.Length);
         SubmitResult result;
         try
         {
@@ -216,6 +233,7 @@ public sealed partial class KeeperPipeline
         Interlocked.Increment(ref _batches);
         Interlocked.Add(ref _requests, requests.Length);
         lock (_gas) _requestsByIntent[intent.Id] = requests.Length;
+        _metrics?.LiquidationSent(intent.Id, requests.Length);
         LogSent(_logger, intent.Id, result.TxHash, requests.Length, batch.Reward, batch.GasCost);
         return true;
     }
@@ -226,6 +244,7 @@ public sealed partial class KeeperPipeline
         while (_executor.Outcomes.TryRead(out ExecutionOutcome? outcome))
         {
             InFlight.Observe(outcome);
+            _metrics?.Outcome(outcome);
             if (outcome.Kind == ExecutionOutcomeKind.Included) Interlocked.Increment(ref _included);
             if (outcome.IntentId is { } id && InFlightTracker.IsFinal(outcome.Kind))
             {
