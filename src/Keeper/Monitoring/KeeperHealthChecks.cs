@@ -156,12 +156,19 @@ public sealed class WalletBalanceCheck(KeeperMetrics metrics, MonitoringSettings
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         KeeperStatus s = metrics.Status;
-        string floor = WadDecimal.Format(settings.MinWalletBalanceWei, 6);
+        string floor = Amount(settings.MinWalletBalanceWei);
         if (s.WalletBalanceWei is not { } wei) return Task.FromResult(HealthCheckResult.Unhealthy("wallet balance not read yet"));
-        string balance = WadDecimal.Format(wei, 6);
+        string balance = Amount(wei);
         return Task.FromResult(wei < settings.MinWalletBalanceWei
             ? HealthCheckResult.Unhealthy($"balance {balance} is below the floor {floor}")
             : HealthCheckResult.Healthy($"balance {balance} (floor {floor})"));
+    }
+
+    /// <summary>Wei as an exact gas-token amount without trailing zeros ("0.05").</summary>
+    public static string Amount(UInt256 wei)
+    {
+        string s = WadDecimal.Format(wei, WadDecimal.Decimals).TrimEnd('0');
+        return s.EndsWith('.') ? s[..^1] : s;
     }
 }
 
