@@ -62,6 +62,7 @@ public sealed class KeeperMetrics : IDisposable
     public const string LiquidationsWonName = "crossmargin_liquidations_won_total";
     public const string LiquidationsLostName = "crossmargin_liquidations_lost_total";
     public const string LiquidationsRevertedName = "crossmargin_liquidations_reverted_total";
+    public const string RequestsSkippedName = "crossmargin_liquidation_requests_skipped_total";
     public const string BatchesName = "crossmargin_liquidation_batches_total";
     public const string RewardsName = "crossmargin_rewards_usd_total";
     public const string GasUsedName = "crossmargin_gas_used_total";
@@ -90,6 +91,7 @@ public sealed class KeeperMetrics : IDisposable
     private readonly Counter<long> _won;
     private readonly Counter<long> _lost;
     private readonly Counter<long> _reverted;
+    private readonly Counter<long> _skipped;
     private readonly Counter<long> _batches;
     private readonly Counter<double> _rewards;
     private readonly Counter<long> _gasUsed;
@@ -131,7 +133,9 @@ public sealed class KeeperMetrics : IDisposable
         _sendToInclusion = _meter.CreateHistogram(SendToInclusionName, "s", "From a liquidation batch sent to its receipt", advice: seconds);
         _sent = _meter.CreateCounter<long>(LiquidationsSentName, description: "Liquidation requests sent (one per account and market)");
         _won = _meter.CreateCounter<long>(LiquidationsWonName, description: "Liquidation requests executed by this keeper (Liquidated events in its receipts)");
-        _lost = _meter.CreateCounter<long>(LiquidationsLostName, description: "Liquidation requests skipped on chain: another keeper was first or the account recovered, by reason");
+        _lost = _meter.CreateCounter<long>(LiquidationsLostName,
+            description: "Liquidation requests skipped on chain for accounts this keeper did not liquidate in the same transaction (another keeper was first, or the account recovered), by reason");
+        _skipped = _meter.CreateCounter<long>(RequestsSkippedName, description: "Every liquidation request skipped on chain in this keeper's transactions, by reason");
         _reverted = _meter.CreateCounter<long>(LiquidationsRevertedName, description: "Liquidation requests in batches that reverted on chain");
         _batches = _meter.CreateCounter<long>(BatchesName, description: "Liquidation batches sent, by final outcome");
         _rewards = _meter.CreateCounter<double>(RewardsName, description: "Keeper rewards earned (USD, from Liquidated events)");
@@ -150,6 +154,7 @@ public sealed class KeeperMetrics : IDisposable
         _sent.Add(0);
         _won.Add(0);
         _reverted.Add(0);
+        _lost.Add(0, new KeyValuePair<string, object?>("reason", "not_liquidatable"));
         _rewards.Add(0);
     }
 
@@ -265,15 +270,23 @@ public sealed class KeeperMetrics : IDisposable
         }
     }
 
+    /// <summary>
+    /// Liquidated events naming this keeper are requests won. A skipped request is lost only when its account was
+    /// not liquidated by this keeper in the same transaction (a request for another market of an account that an
+    /// earlier request already brought back above maintenance is skipped, not lost).
+    /// </summary>
     private void CountResults(IReadOnlyList<LogEntry>? logs)
     {
         if (logs is null) return;
+        var liquidated = new HashSet<Address>();
+        var skips = new List<(Address Account, string Reason)>();
         foreach (LogEntry log in logs)
         {
             if (log.Topics.Count == 0) continue;
             if (log.Topics[0] == E.LiquidatedEvent.Topic0 && E.LiquidatedEvent.TryDecode(log.Topics, log.Data, out var won))
             {
                 if (_keeper is { } me && won.Liquidator != me) continue;
+                liquidated.Add(won.Account);
                 _won.Add(1);
                 _rewards.Add((double)won.KeeperReward / s_wad);
             }
@@ -287,8 +300,14 @@ public sealed class KeeperMetrics : IDisposable
                     4 => "self_liquidation",
                     _ => "other",
                 };
-                _lost.Add(1, new KeyValuePair<string, object?>("reason", reason));
+                skips.Add((skipped.Account, reason));
             }
+        }
+        foreach (var (account, reason) in skips)
+        {
+            var tag = new KeyValuePair<string, object?>("reason", reason);
+            _skipped.Add(1, tag);
+            if (!liquidated.Contains(account)) _lost.Add(1, tag);
         }
     }
 

@@ -39,7 +39,11 @@ public static class MonitoringServiceCollectionExtensions
             services.AddSingleton<IMeterFactory>(sp => sp.GetRequiredService<KeeperMeterFactory>());
         }
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => new KeeperMetrics(sp.GetRequiredService<IMeterFactory>(), wallet, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp =>
+        {
+            sp.GetService<MetricsCollector>(); // listening before the first measurement (the counters start at 0)
+            return new KeeperMetrics(sp.GetRequiredService<IMeterFactory>(), wallet, sp.GetRequiredService<TimeProvider>());
+        });
         services.TryAddSingleton(sp => new OracleMetrics(sp.GetRequiredService<IMeterFactory>()));
         services.AddSingleton(monitoring);
         if (monitoring.Enabled)
@@ -47,6 +51,7 @@ public static class MonitoringServiceCollectionExtensions
             services.AddSingleton(sp => MetricsCollector.ForFactory(sp.GetRequiredService<IMeterFactory>()));
             services.AddSingleton(sp =>
             {
+                var collector = sp.GetRequiredService<MetricsCollector>();
                 var metrics = sp.GetRequiredService<KeeperMetrics>();
                 var time = sp.GetRequiredService<TimeProvider>();
                 HealthCheckRegistration[] checks =
@@ -58,7 +63,7 @@ public static class MonitoringServiceCollectionExtensions
                     Check(KeeperHealthChecks.Wallet, new WalletBalanceCheck(metrics, monitoring), KeeperHealthChecks.ReadyTag),
                     Check(KeeperHealthChecks.Oracle, new OracleHaltedCheck(metrics, monitoring, time), KeeperHealthChecks.ReadyTag),
                 ];
-                return new MonitoringServer(monitoring, sp.GetRequiredService<MetricsCollector>(), checks, sp.GetRequiredService<ILogger<MonitoringServer>>());
+                return new MonitoringServer(monitoring, collector, checks, sp.GetRequiredService<ILogger<MonitoringServer>>());
             });
             services.AddHostedService(sp => sp.GetRequiredService<MonitoringServer>());
         }

@@ -100,6 +100,8 @@ public sealed class KeeperMetricsTests : IDisposable
             Liquidated(Account(3), Rival, 9_000_000_000_000_000_000), // not ours (another liquidator in the same receipt)
             Skipped(Account(4), 1),
             Skipped(Account(5), 2),
+            Skipped(Account(1), 1), // another market of an account this batch already liquidated: skipped, not lost
+            Skipped(Account(3), 2), // the rival's account: lost
         };
         _metrics.Outcome(Outcome(ExecutionOutcomeKind.Included, "i1", nonce: 7, gas: 300_000, price: 2_000_000_000, logs: logs));
 
@@ -107,7 +109,9 @@ public sealed class KeeperMetricsTests : IDisposable
         Assert.Equal(3, s.Value(KeeperMetrics.LiquidationsSentName));
         Assert.Equal(2, s.Value(KeeperMetrics.LiquidationsWonName));
         Assert.Equal(1, s.Value(KeeperMetrics.LiquidationsLostName, ("reason", "not_liquidatable")));
-        Assert.Equal(1, s.Value(KeeperMetrics.LiquidationsLostName, ("reason", "no_position")));
+        Assert.Equal(2, s.Value(KeeperMetrics.LiquidationsLostName, ("reason", "no_position")));
+        Assert.Equal(2, s.Value(KeeperMetrics.RequestsSkippedName, ("reason", "not_liquidatable")));
+        Assert.Equal(2, s.Value(KeeperMetrics.RequestsSkippedName, ("reason", "no_position")));
         Assert.Equal(3.5, s.Value(KeeperMetrics.RewardsName), 9);
         Assert.Equal(1, s.Value(KeeperMetrics.BatchesName, ("outcome", "included")));
         Assert.Equal(300_000, s.Value(KeeperMetrics.GasUsedName, ("kind", "liquidation")));
