@@ -8,7 +8,8 @@ using CrossMargin.Risk;
 namespace CrossMargin.Keeper.Detection;
 
 /// <summary>The engine's static configuration in the risk model, with the oracle id of every price slot.</summary>
-public sealed record ProtocolConfig(RiskConfig Risk, Hash32[] SlotOracles);
+/// <param name="AssetTokens">ERC-20 token of every asset (index 0: the settlement token), when known.</param>
+public sealed record ProtocolConfig(RiskConfig Risk, Hash32[] SlotOracles, IReadOnlyList<Address>? AssetTokens = null);
 
 /// <summary>Chain reads the detector needs, each pinned to a block.</summary>
 public interface IMarketDataReader
@@ -43,9 +44,11 @@ public sealed class EngineMarketReader(IEthClient eth, Address engine, Address h
         int nm = checked((int)(ulong)await eth.CallAsync(_engine.MarketCount(), tag, cancellationToken: cancellationToken).ConfigureAwait(false));
         var assets = new List<AssetParams>(na);
         var slots = new Dictionary<int, Hash32>();
+        var tokens = new Address[na];
         for (int i = 0; i < na; i++)
         {
             var a = await eth.CallAsync(_engine.GetAsset((ulong)i), tag, cancellationToken: cancellationToken).ConfigureAwait(false);
+            tokens[i] = a.Token;
             assets.Add(new AssetParams(a.Decimals, a.PriceSlot, a.InitialWeight, a.MaintenanceWeight, a.LiquidationDiscount, a.DepositCap));
             if (i > 0) slots[a.PriceSlot] = a.OracleId;
         }
@@ -60,7 +63,7 @@ public sealed class EngineMarketReader(IEthClient eth, Address engine, Address h
         int slotCount = slots.Count == 0 ? 0 : slots.Keys.Max() + 1;
         var oracles = new Hash32[slotCount];
         foreach ((int s, Hash32 id) in slots) oracles[s] = id;
-        return new ProtocolConfig(new RiskConfig(assets, markets, slotCount), oracles);
+        return new ProtocolConfig(new RiskConfig(assets, markets, slotCount), oracles, tokens);
     }
 
     public async Task<FundingState[]> ReadFundingAsync(int marketCount, ulong block, CancellationToken cancellationToken = default)

@@ -90,6 +90,9 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
     }
 
+    /// <summary>The journaled intent with that id, or null.</summary>
+    public ExecutionIntent? FindIntent(string intentId) => _journal.GetIntent(intentId)?.Intent;
+
     /// <summary>Reads chain id and head, reconciles the journal with the chain, and synchronises nonces.</summary>
     public async Task<ReconcileReport> StartAsync(CancellationToken cancellationToken = default)
     {

@@ -18,7 +18,8 @@ namespace CrossMargin.Keeper.Hosting;
 public sealed record BlockReport(ulong Block, int Liquidatable, int Planned, int BatchesSent, int Skipped, IReadOnlyList<TimeSpan> DetectionToSend);
 
 /// <summary>Counters of the keeper loop.</summary>
-public readonly record struct KeeperStats(long Blocks, long Failures, long Batches, long Requests, long DryRunCalls, long DryRunReverts, long Included, long Reverted);
+public readonly record struct KeeperStats(long Blocks, long Failures, long Batches, long Requests, long DryRunCalls, long DryRunReverts, long Included, long Reverted,
+    long Cancelled = 0, long CollateralSales = 0);
 
 /// <summary>
 /// The keeper loop: for every indexed block, detect (<see cref="LiquidationDetector"/>), plan
@@ -42,13 +43,14 @@ public sealed partial class KeeperPipeline
     private readonly List<TimeSpan> _latencies = [];
     private readonly Dictionary<string, int> _requestsByIntent = new(StringComparer.Ordinal);
     private readonly List<(int Requests, ulong GasUsed)> _gas = [];
-    private long _blocks, _failures, _batches, _requests, _dryRunCalls, _dryRunReverts, _resyncs, _included, _reverted;
+    private long _blocks, _failures, _batches, _requests, _dryRunCalls, _dryRunReverts, _resyncs, _included, _reverted, _cancelled, _collateralSales;
+    private readonly CollateralState _collateral;
 
     /// <param name="executor">Sends transactions; null = dry run (plans are simulated with eth_call, nothing is sent).</param>
     /// <param name="metrics">Metrics and readiness state (optional).</param>
     public KeeperPipeline(ChainIndexer indexer, LiquidationDetector detector, LiquidationPlanner planner, IEthClient eth, Address engine,
         FeeEstimator fees, TxExecutor? executor, InFlightTracker? inFlight = null, ILogger<KeeperPipeline>? logger = null, TimeProvider? timeProvider = null,
-        KeeperMetrics? metrics = null)
+        bool sellCollateral = true, KeeperMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(indexer);
         ArgumentNullException.ThrowIfNull(detector);
@@ -66,6 +68,15 @@ public sealed partial class KeeperPipeline
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
         _metrics = metrics;
+        _collateral = new CollateralState(new CollateralPlanner(planner.Options, planner.Liquidator, planner.Gate)) { Enabled = sellCollateral };
+    }
+
+    private sealed class CollateralState(CollateralPlanner planner)
+    {
+        public CollateralPlanner Planner { get; } = planner;
+        public bool Enabled { get; init; }
+        public bool Approved { get; set; }
+        public string? ApproveIntent { get; set; }
     }
 
     public InFlightTracker InFlight { get; }
@@ -74,7 +85,8 @@ public sealed partial class KeeperPipeline
 
     public KeeperStats Stats => new(Interlocked.Read(ref _blocks), Interlocked.Read(ref _failures), Interlocked.Read(ref _batches),
         Interlocked.Read(ref _requests), Interlocked.Read(ref _dryRunCalls), Interlocked.Read(ref _dryRunReverts),
-        Interlocked.Read(ref _included), Interlocked.Read(ref _reverted));
+        Interlocked.Read(ref _included), Interlocked.Read(ref _reverted), Interlocked.Read(ref _cancelled),
+        Interlocked.Read(ref _collateralSales));
 
     /// <summary>Detection-to-send latency of every batch sent so far.</summary>
     public IReadOnlyList<TimeSpan> Latencies { get { lock (_latencies) return [.. _latencies]; } }
@@ -85,6 +97,7 @@ public sealed partial class KeeperPipeline
     /// <summary>Consumes the indexer's blocks until cancelled.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        RestoreInFlight();
         var reader = _indexer.Blocks;
         while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -158,11 +171,13 @@ public sealed partial class KeeperPipeline
         _metrics?.Detection(_indexer.Book.AccountCount, detection.Liquidatable.Count, detection.Recomputed, Stopwatch.GetElapsedTime(detectStarted));
         var latencies = new List<TimeSpan>();
         int planned = 0, sent = 0, skipped = 0;
+        GasQuote? gasQuote = null;
         if (detection.Liquidatable.Count > 0)
         {
             FeeEstimate fee = await _fees.EstimateAsync(cancellationToken).ConfigureAwait(false);
             UInt256 expected = checked(fee.NextBaseFee + fee.MaxPriorityFeePerGas);
             var gas = new GasQuote(expected < fee.MaxFeePerGas ? expected : fee.MaxFeePerGas, detection.NativePrice);
+            gasQuote = gas;
             Activity? planSpan = KeeperTracing.Start(KeeperTracing.Plan);
             LiquidationPlan plan = _planner.Plan(detection, _detector.StateOf, gas, InFlight, _detector.Config!.SlotOracles,
                 _indexer.Book.VaultCash, _indexer.Book.InsuranceFund);
@@ -182,9 +197,17 @@ public sealed partial class KeeperPipeline
                 }
             }
         }
-        if (_executor is not null) await _executor.OnNewBlockAsync(block.Number, cancellationToken).ConfigureAwait(false);
-        DrainOutcomes();
-        if (_executor is not null) _metrics?.PendingTransactions(_executor.InFlight.Count);
+        if (gasQuote is { } quote && _collateral.Enabled)
+        {
+            sent += await SellCollateralAsync(detection, quote, started, latencies, cancellationToken).ConfigureAwait(false);
+        }
+        if (_executor is not null)
+        {
+            await _executor.OnNewBlockAsync(block.Number, cancellationToken).ConfigureAwait(false);
+            DrainOutcomes();
+            await CancelGoneAsync(detection, cancellationToken).ConfigureAwait(false);
+            _metrics?.PendingTransactions(_executor.InFlight.Count);
+        }
         _metrics?.BlockProcessed(block.Number);
         return new BlockReport(block.Number, detection.Liquidatable.Count, planned, sent, skipped, latencies);
     }
@@ -238,6 +261,149 @@ public sealed partial class KeeperPipeline
         return true;
     }
 
+    /// <summary>
+    /// Collateral sales for insolvent accounts without positions (what batchLiquidate cannot fix). The keeper pays in the
+    /// settlement token: its balance caps the sales, and the engine's allowance is set once (an approve transaction; the
+    /// sales that simulate before it is mined are skipped and planned again next block).
+    /// </summary>
+    private async Task<int> SellCollateralAsync(DetectionResult detection, GasQuote gas, long started, List<TimeSpan> latencies, CancellationToken cancellationToken)
+    {
+        var config = _detector.Config!;
+        bool any = false;
+        foreach (LiquidationCandidate c in detection.Liquidatable)
+        {
+            if (!InFlight.Contains(c.Account) && _detector.StateOf(c.Account) is { } state && CollateralPlanner.NeedsCollateralSale(state, c.Health))
+            {
+                any = true;
+                break;
+            }
+        }
+        if (!any || config.AssetTokens is not { Count: > 0 } tokens) return 0;
+        var settlement = new Contracts.MockERC20(tokens[0]);
+        UInt256 budget = UInt256.MaxValue;
+        if (_executor is not null)
+        {
+            budget = await _eth.CallAsync(settlement.BalanceOf(_planner.Liquidator), BlockTag.Latest, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        CollateralPlan plan = _collateral.Planner.Plan(detection, _detector.StateOf, gas, budget, InFlight, config.SlotOracles);
+        if (plan.Sales.Count == 0)
+        {
+            if (plan.Skipped.Count > 0) LogCollateralSkipped(_logger, detection.Block, plan.Skipped.Count, plan.Skipped[0].Reason, plan.Skipped[0].Detail ?? "");
+            return 0;
+        }
+        if (_executor is not null && !_collateral.Approved)
+        {
+            UInt256 allowance = await _eth.CallAsync(settlement.Allowance(_planner.Liquidator, _engine.Address), BlockTag.Latest, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
+            if (allowance >= plan.TotalPayment && allowance >= (UInt256.MaxValue >> 1))
+            {
+                _collateral.Approved = true;
+            }
+            else if (_collateral.ApproveIntent is null || !_executor.InFlight.Any(t => t.IntentId == _collateral.ApproveIntent))
+            {
+                UInt256 value = gas.ToWei(plan.Sales.Aggregate(UInt256.Zero, (s, x) => checked(s + x.Reward)));
+                var approve = new ExecutionIntent(Guid.NewGuid().ToString("N"), "approve", [], value, _time.GetUtcNow(), detection.Block);
+                SubmitResult r = await _executor.SubmitAsync(approve, settlement.Approve(_engine.Address, UInt256.MaxValue), 100_000, value, cancellationToken)
+                    .ConfigureAwait(false);
+                _collateral.ApproveIntent = r.State == IntentState.Sent ? approve.Id : null;
+                LogApprove(_logger, r.State, r.TxHash, r.Reason ?? "");
+                return 0;
+            }
+            else
+            {
+                return 0; // the approval is still pending
+            }
+        }
+        int sent = 0;
+        foreach (CollateralSale sale in plan.Sales)
+        {
+            ContractTx call = _engine.LiquidateCollateral(sale.Account, (ulong)sale.AssetId, sale.Amount);
+            if (_executor is null)
+            {
+                Interlocked.Increment(ref _dryRunCalls);
+                try
+                {
+                    await _eth.CallAsync(call.ToCallRequest(_planner.Liquidator), BlockTag.Latest, cancellationToken).ConfigureAwait(false);
+                    sent++;
+                }
+                catch (RpcException ex) when (ex.IsExecutionReverted)
+                {
+                    Interlocked.Increment(ref _dryRunReverts);
+                    LogDryRunReverted(_logger, detection.Block, 1, ex.Message);
+                }
+                continue;
+            }
+            var intent = new ExecutionIntent(Guid.NewGuid().ToString("N"), "collateral",
+                [new LiquidationTarget(sale.Account, (ulong)sale.AssetId, sale.Amount)], gas.ToWei(sale.Reward), _time.GetUtcNow(), detection.Block);
+            InFlight.Add(intent.Id, [sale.Account]);
+            SubmitResult result;
+            try
+            {
+                result = await _executor.SubmitAsync(intent, call, sale.GasLimit, gas.ToWei(sale.Reward), cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                InFlight.Release(intent.Id);
+                throw;
+            }
+            if (result.State != IntentState.Sent)
+            {
+                InFlight.Release(intent.Id);
+                LogNotSent(_logger, intent.Id, result.State, 1, sale.GasLimit, result.Reason ?? "");
+                continue;
+            }
+            sent++;
+            Interlocked.Increment(ref _collateralSales);
+            TimeSpan latency = Stopwatch.GetElapsedTime(started);
+            latencies.Add(latency);
+            lock (_latencies) _latencies.Add(latency);
+            _metrics?.CollateralSaleSent(intent.Id);
+            _metrics?.DetectionToSend(latency);
+            LogCollateralSent(_logger, intent.Id, result.TxHash, sale.Account, sale.AssetId, sale.Amount, sale.Payment, sale.Reward);
+        }
+        return sent;
+    }
+
+    /// <summary>
+    /// After a restart the executor re-attaches the journal's pending transactions: their accounts are in flight again,
+    /// so that nothing is planned twice.
+    /// </summary>
+    public int RestoreInFlight()
+    {
+        if (_executor is null) return 0;
+        int restored = 0;
+        foreach (TrackedTransaction tracked in _executor.InFlight)
+        {
+            if (tracked.IntentId is not { } id || _executor.FindIntent(id) is not { } intent) continue;
+            if (InFlight.Intents().Any(i => i.IntentId == id)) continue;
+            var accounts = intent.Targets.Select(t => t.Account).Where(a => !InFlight.Contains(a)).ToList();
+            InFlight.Add(id, accounts);
+            restored++;
+        }
+        if (restored > 0) LogRestored(_logger, restored);
+        return restored;
+    }
+
+    /// <summary>
+    /// Cancels in-flight intents none of whose accounts is liquidatable any more at the detected block (healthy again, or
+    /// liquidated by someone else): their transaction was not mined by then (receipts are settled first), so it could
+    /// only be skipped or revert. A cancellation is a 0-value self-transfer with the same nonce.
+    /// </summary>
+    private async Task CancelGoneAsync(DetectionResult detection, CancellationToken cancellationToken)
+    {
+        if (_executor is null || InFlight.IntentCount == 0) return;
+        var liquidatable = new HashSet<Address>(detection.Liquidatable.Select(c => c.Account));
+        foreach ((string id, IReadOnlyList<Address> accounts) in InFlight.Intents())
+        {
+            if (accounts.Any(liquidatable.Contains)) continue;
+            if (await _executor.CancelAsync(id, $"opportunity gone at block {detection.Block}", cancellationToken).ConfigureAwait(false))
+            {
+                Interlocked.Increment(ref _cancelled);
+                LogCancelling(_logger, id, detection.Block, accounts.Count);
+            }
+        }
+    }
+
     private void DrainOutcomes()
     {
         if (_executor is null) return;
@@ -278,6 +444,21 @@ public sealed partial class KeeperPipeline
 
     [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Intent {IntentId} not sent ({State}; {Requests} requests, gas limit {GasLimit}): {Reason}")]
     private static partial void LogNotSent(ILogger logger, string intentId, IntentState state, int requests, ulong gasLimit, string reason);
+
+    [LoggerMessage(EventId = 3110, Level = LogLevel.Information, Message = "Intent {IntentId} sent as {TxHash}: liquidateCollateral({Account}, asset {AssetId}, {Amount} units) paying {Payment}, reward {Reward} WAD USD")]
+    private static partial void LogCollateralSent(ILogger logger, string intentId, Hash32? txHash, Address account, int assetId, UInt256 amount, UInt256 payment, UInt256 reward);
+
+    [LoggerMessage(EventId = 3111, Level = LogLevel.Information, Message = "Block {Block}: {Count} insolvent accounts need a collateral sale but none is planned (first: {Reason} {Detail})")]
+    private static partial void LogCollateralSkipped(ILogger logger, ulong block, int count, PlanSkipReason reason, string detail);
+
+    [LoggerMessage(EventId = 3112, Level = LogLevel.Information, Message = "Settlement-token allowance for the engine: approve {State} {TxHash} {Reason}")]
+    private static partial void LogApprove(ILogger logger, IntentState state, Hash32? txHash, string reason);
+
+    [LoggerMessage(EventId = 3108, Level = LogLevel.Information, Message = "Intent {IntentId}: none of its {Accounts} accounts is liquidatable at block {Block}; cancelling")]
+    private static partial void LogCancelling(ILogger logger, string intentId, ulong block, int accounts);
+
+    [LoggerMessage(EventId = 3109, Level = LogLevel.Information, Message = "{Count} intents pending from before the restart are in flight again")]
+    private static partial void LogRestored(ILogger logger, int count);
 
     [LoggerMessage(EventId = 3107, Level = LogLevel.Error, Message = "Intent {IntentId}: transaction {TxHash} reverted on chain")]
     private static partial void LogReverted(ILogger logger, string? intentId, Hash32? txHash);

@@ -64,6 +64,7 @@ public sealed class KeeperMetrics : IDisposable
     public const string LiquidationsRevertedName = "crossmargin_liquidations_reverted_total";
     public const string RequestsSkippedName = "crossmargin_liquidation_requests_skipped_total";
     public const string BatchesName = "crossmargin_liquidation_batches_total";
+    public const string CollateralSalesName = "crossmargin_collateral_sales_total";
     public const string RewardsName = "crossmargin_rewards_usd_total";
     public const string GasUsedName = "crossmargin_gas_used_total";
     public const string FeesPaidName = "crossmargin_fees_paid_total";
@@ -93,6 +94,7 @@ public sealed class KeeperMetrics : IDisposable
     private readonly Counter<long> _reverted;
     private readonly Counter<long> _skipped;
     private readonly Counter<long> _batches;
+    private readonly Counter<long> _collateralSales;
     private readonly Counter<double> _rewards;
     private readonly Counter<long> _gasUsed;
     private readonly Counter<double> _fees;
@@ -138,6 +140,7 @@ public sealed class KeeperMetrics : IDisposable
         _skipped = _meter.CreateCounter<long>(RequestsSkippedName, description: "Every liquidation request skipped on chain in this keeper's transactions, by reason");
         _reverted = _meter.CreateCounter<long>(LiquidationsRevertedName, description: "Liquidation requests in batches that reverted on chain");
         _batches = _meter.CreateCounter<long>(BatchesName, description: "Liquidation batches sent, by final outcome");
+        _collateralSales = _meter.CreateCounter<long>(CollateralSalesName, description: "Collateral sales (liquidateCollateral) sent, by final outcome");
         _rewards = _meter.CreateCounter<double>(RewardsName, description: "Keeper rewards earned (USD, from Liquidated events)");
         _gasUsed = _meter.CreateCounter<long>(GasUsedName, description: "Gas used by mined keeper transactions, by kind");
         _fees = _meter.CreateCounter<double>(FeesPaidName, description: "Fees paid by mined keeper transactions (gas token), by kind");
@@ -226,7 +229,14 @@ public sealed class KeeperMetrics : IDisposable
     {
         ArgumentNullException.ThrowIfNull(intentId);
         _sent.Add(requests);
-        _intents.TryAdd(intentId, new IntentTrack(requests, Activity.Current?.Context));
+        _intents.TryAdd(intentId, new IntentTrack("liquidation", requests, Activity.Current?.Context));
+    }
+
+    /// <summary>A collateral sale (liquidateCollateral of an insolvent account without positions) was sent as intent <paramref name="intentId"/>.</summary>
+    public void CollateralSaleSent(string intentId)
+    {
+        ArgumentNullException.ThrowIfNull(intentId);
+        _intents.TryAdd(intentId, new IntentTrack("collateral", 1, Activity.Current?.Context));
     }
 
     /// <summary>Keeper transactions in flight.</summary>
@@ -247,7 +257,7 @@ public sealed class KeeperMetrics : IDisposable
         {
             ExecutionOutcomeKind.Cancelled => "cancel",
             ExecutionOutcomeKind.GapFilled => "gap_fill",
-            _ => intent is not null ? "liquidation" : "other",
+            _ => intent?.Kind ?? "other",
         };
         var kindTag = new KeyValuePair<string, object?>("kind", kind);
         if (outcome.GasUsed is { } gas) _gasUsed.Add((long)Math.Min(gas, long.MaxValue), kindTag);
@@ -255,7 +265,13 @@ public sealed class KeeperMetrics : IDisposable
 
         if (intent is null || !InFlightTracker.IsFinal(outcome.Kind)) return;
         _intents.TryRemove(outcome.IntentId!, out _);
-        _batches.Add(1, new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString().ToLowerInvariant()));
+        var outcomeTag = new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString().ToLowerInvariant());
+        if (intent.Kind != "liquidation")
+        {
+            _collateralSales.Add(1, outcomeTag);
+            return;
+        }
+        _batches.Add(1, outcomeTag);
         switch (outcome.Kind)
         {
             case ExecutionOutcomeKind.Included:
@@ -396,8 +412,9 @@ public sealed class KeeperMetrics : IDisposable
         if (_ownsMeter) _meter.Dispose();
     }
 
-    private sealed class IntentTrack(int requests, ActivityContext? span)
+    private sealed class IntentTrack(string kind, int requests, ActivityContext? span)
     {
+        public string Kind { get; } = kind;
         public int Requests { get; } = requests;
         public ActivityContext? Span { get; } = span;
         public DateTimeOffset? SentAt { get; set; }

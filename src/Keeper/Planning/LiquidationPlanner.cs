@@ -34,6 +34,9 @@ public sealed class LiquidationPlanner
 
     public PlannerOptions Options => _options;
 
+    /// <summary>The price gate every liquidation passes.</summary>
+    public ILiquidationPriceGate Gate => _gate;
+
     /// <summary>
     /// Plans one block. <paramref name="states"/> gives the risk model's account states (copies are taken);
     /// <paramref name="slotOracles"/> maps price slots to oracle ids for the price gate.

@@ -39,12 +39,19 @@ public sealed class PlannerOptions
     public bool CapRequestSize { get; set; }
 
     /// <summary>Gas limit of a batch with <paramref name="requests"/> requests, margin included.</summary>
+    /// <summary>Gas of one <c>liquidateCollateral</c> call (measured on the devnet: ~120k including the 21k base).</summary>
+    public ulong CollateralLiquidateGas { get; set; } = 130_000;
+
+    /// <summary>Gas limit of a <c>liquidateCollateral</c> transaction (the estimate plus the margin).</summary>
+    public ulong CollateralGasLimit() => checked(CollateralLiquidateGas * (10_000UL + (ulong)GasLimitMarginBps) / 10_000UL);
+
     public ulong GasLimitFor(int requests) => checked((BatchBaseGas + GasPerRequest * (ulong)requests) * (10_000UL + (ulong)GasLimitMarginBps) / 10_000UL);
 
     public void Validate(List<string> failures)
     {
         ArgumentNullException.ThrowIfNull(failures);
         if (GasPerRequest == 0) failures.Add("Planner:GasPerRequest must be at least 1.");
+        if (CollateralLiquidateGas < 21_000) failures.Add("Planner:CollateralLiquidateGas must be at least 21000.");
         if (GasLimitMarginBps is < 0 or > 50_000) failures.Add("Planner:GasLimitMarginBps must be between 0 and 50000.");
         if (MaxBatchesPerBlock < 1) failures.Add("Planner:MaxBatchesPerBlock must be at least 1.");
         if (MaxRequestsPerAccount is < 1 or > 64) failures.Add("Planner:MaxRequestsPerAccount must be between 1 and 64.");
@@ -98,6 +105,8 @@ public enum PlanSkipReason
     SelfLiquidation,
     OverBatchLimit,
     NoGasPrice,
+    /// <summary>A collateral sale would pay more settlement token than the keeper holds.</summary>
+    NoInventory,
 }
 
 /// <summary>An account left out of the plan.</summary>

@@ -59,6 +59,9 @@ public sealed class KeeperDevnetTests(KeeperDevnet devnet, ITestOutputHelper out
             Engine = d.Deployment.Engine, DeploymentBlock = d.Deployment.DeployBlock,
             PollInterval = TimeSpan.FromMilliseconds(50), RetryDelay = TimeSpan.FromMilliseconds(50), ReconcileEveryBlocks = 0,
         };
+        // settlement tokens for collateral sales (liquidateCollateral is paid in the settlement token)
+        var usdc = d.Deployment.Assets[0];
+        await d.Sender(0).SendAndWaitAsync(new CrossMargin.Contracts.MockERC20(usdc.Token).Mint(signer.Address, new UInt256(10_000_000UL * 1_000_000UL)));
         var indexer = new ChainIndexer(eth, indexerOptions);
         await indexer.SyncAsync(await eth.BlockNumberAsync());
         var detector = new LiquidationDetector(new EngineMarketReader(eth, d.Deployment.Engine, d.Deployment.OracleHub), indexer.Book,
@@ -112,7 +115,7 @@ public sealed class KeeperDevnetTests(KeeperDevnet devnet, ITestOutputHelper out
                 await Task.Delay(300, cts.Token);
                 lastBlock = await eth.BlockNumberAsync();
                 (unhealthy, collateralOnly) = await CountBelowMaintenanceAsync(d, lastBlock);
-                if (unhealthy == 0 && pipeline.InFlight.Count == 0) break;
+                if (unhealthy == 0 && collateralOnly == 0 && pipeline.InFlight.Count == 0) break;
             }
             await WaitForBlocksAsync(pipeline, 2, cts.Token);
             await producerCts.CancelAsync();
@@ -123,7 +126,7 @@ public sealed class KeeperDevnetTests(KeeperDevnet devnet, ITestOutputHelper out
             long calls = counting.Count - callsBefore;
             long blocks = stats.Blocks - blocksBefore;
             var lat = pipeline.Latencies.Select(t => t.TotalMilliseconds).Order().ToArray();
-            output.WriteLine($"blocks after crash: {lastBlock - crashBlock}, batches {stats.Batches}, requests {stats.Requests}, failures {stats.Failures}, included {stats.Included}, reverted {stats.Reverted}");
+            output.WriteLine($"blocks after crash: {lastBlock - crashBlock}, batches {stats.Batches}, requests {stats.Requests}, collateral sales {stats.CollateralSales}, failures {stats.Failures}, included {stats.Included}, reverted {stats.Reverted}, cancelled {stats.Cancelled}");
             output.WriteLine($"accounts with positions below maintenance: {unhealthy}; position-free accounts with negative equity (need liquidateCollateral): {collateralOnly}");
             if (lat.Length > 0) output.WriteLine($"detection→send latency ms: p50 {Percentile(lat, 50):F1}, p99 {Percentile(lat, 99):F1}, n {lat.Length}");
             foreach (var (n, used) in pipeline.IncludedGas) output.WriteLine($"batch of {n} requests: {used} gas = {used / (ulong)n} per request");
@@ -140,6 +143,8 @@ public sealed class KeeperDevnetTests(KeeperDevnet devnet, ITestOutputHelper out
                 output.WriteLine($"replan: {plan.RequestCount} requests; skipped {string.Join(", ", plan.Skipped.GroupBy(x => x.Reason).Select(g => $"{g.Key}={g.Count()} ({g.First().Detail})"))}");
             }
             Assert.Equal(0, unhealthy);
+            Assert.Equal(0, collateralOnly);
+            Assert.True(stats.CollateralSales > 0);
             Assert.True(stats.Batches > 0);
             Assert.True(stats.Included > 0);
             Assert.Equal(0, stats.Reverted);
@@ -167,8 +172,8 @@ public sealed class KeeperDevnetTests(KeeperDevnet devnet, ITestOutputHelper out
 
     /// <summary>
     /// Accounts with positions (MM &gt; 0) below maintenance: what batchLiquidate can fix. Accounts without positions and
-    /// negative equity (collateral left, cash below it) need liquidateCollateral, which the keeper does not do yet: they
-    /// are counted in <paramref name="collateralOnly"/>.
+    /// negative equity (collateral left, cash below it) need liquidateCollateral: they are counted in
+    /// <paramref name="collateralOnly"/>.
     /// </summary>
     private static async Task<(int Below, int CollateralOnly)> CountBelowMaintenanceAsync(ProtocolDevnet d, ulong block)
     {

@@ -35,6 +35,8 @@ public sealed partial class DashboardTests
         keeper.Outcome(new ExecutionOutcome(ExecutionOutcomeKind.Sent, "i", null, 1, DateTimeOffset.UnixEpoch));
         keeper.Outcome(new ExecutionOutcome(ExecutionOutcomeKind.Included, "i", null, 1, DateTimeOffset.UnixEpoch, 1, 21_000, Ethereum.Numerics.UInt256.One, Logs: []));
         keeper.WalletBalance(Ethereum.Numerics.UInt256.One);
+        keeper.CollateralSaleSent("c");
+        keeper.Outcome(new ExecutionOutcome(ExecutionOutcomeKind.Included, "c", null, 2, DateTimeOffset.UnixEpoch, 1, 90_000, Ethereum.Numerics.UInt256.One));
         var agg = new AggregatePrice("ETH", Ethereum.Numerics.UInt256.One, Ethereum.Numerics.UInt256.One, Ethereum.Numerics.UInt256.One, OracleState.Halted, [], DateTimeOffset.UnixEpoch, [], 0, "");
         var none = new PushAttempt("feeds", PushStatus.NotNeeded, [], null, null, null, TimeSpan.Zero);
         keeper.OracleRound(new OracleRoundReport(DateTimeOffset.UnixEpoch, new Dictionary<string, AggregatePrice> { ["ETH"] = agg },

@@ -141,6 +141,9 @@ public sealed class KeeperMetricsTests : IDisposable
         _metrics.Outcome(Outcome(ExecutionOutcomeKind.Cancelled, "gone", nonce: 2, gas: 21_000, price: 1_000_000_000));
         _metrics.Outcome(Outcome(ExecutionOutcomeKind.GapFilled, null, nonce: 3, gas: 21_000, price: 1_000_000_000));
         _metrics.Outcome(Outcome(ExecutionOutcomeKind.Included, "oracle-push-1", nonce: 4, gas: 80_000, price: 1_000_000_000));
+        _metrics.CollateralSaleSent("sale");
+        _metrics.Outcome(Outcome(ExecutionOutcomeKind.Sent, "sale", nonce: 5));
+        _metrics.Outcome(Outcome(ExecutionOutcomeKind.Included, "sale", nonce: 5, gas: 90_000, price: 1_000_000_000));
         _metrics.PendingTransactions(2);
 
         var s = Scrape();
@@ -151,9 +154,12 @@ public sealed class KeeperMetricsTests : IDisposable
         Assert.Equal(21_000, s.Value(KeeperMetrics.GasUsedName, ("kind", "cancel")));
         Assert.Equal(21_000, s.Value(KeeperMetrics.GasUsedName, ("kind", "gap_fill")));
         Assert.Equal(80_000, s.Value(KeeperMetrics.GasUsedName, ("kind", "other")));
+        Assert.Equal(90_000, s.Value(KeeperMetrics.GasUsedName, ("kind", "collateral")));
+        Assert.Equal(1, s.Value(KeeperMetrics.CollateralSalesName, ("outcome", "included")));
+        Assert.Null(s.ValueOrNull(KeeperMetrics.BatchesName, ("outcome", "included"))); // a sale is not a liquidation batch
         Assert.Null(s.ValueOrNull(KeeperMetrics.SendToInclusionName + "_count")); // only included batches are timed
         Assert.Equal(2, s.Value(KeeperMetrics.PendingName));
-        Assert.Equal(2, s.Value(KeeperMetrics.NonceName));
+        Assert.Equal(5, s.Value(KeeperMetrics.NonceName));
     }
 
     [Fact]
