@@ -13,6 +13,7 @@ public static class CliApp
         var root = new RootCommand("CrossMargin: keeper and oracle bot for cross-margin derivatives protocols.");
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(DevnetCommand.Create());
+        root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(ScanCommand.Create());
         root.Subcommands.Add(SimulateCommand.Create());

@@ -17,6 +17,12 @@ public sealed class KeeperOptions
     /// <summary>JSON-RPC HTTP endpoints, in priority order.</summary>
     public List<string> RpcUrls { get; set; } = [];
 
+    /// <summary>
+    /// WebSocket endpoint for newHeads (ws:// or wss://); "off" polls over HTTP. Default: the deployment's WebSocket URL
+    /// when the RPC comes from a devnet deployment, else polling.
+    /// </summary>
+    public string? WebSocketUrl { get; set; }
+
     /// <summary>Expected chain id (must equal the RPC's).</summary>
     public string? ChainId { get; set; }
 

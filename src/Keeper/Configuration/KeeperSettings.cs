@@ -16,7 +16,8 @@ public sealed record KeeperSettings(
     bool DryRun,
     bool OracleEnabled,
     PlannerOptions Planner,
-    DetectionOptions Detection)
+    DetectionOptions Detection,
+    Uri? WebSocketUrl = null)
 {
     /// <summary>Operator endpoint and readiness thresholds ("Keeper:Monitoring").</summary>
     public MonitoringSettings Monitoring { get; init; } = MonitoringSettings.Default;

@@ -25,6 +25,12 @@ public interface IMarketDataReader
 
     /// <summary>WAD prices of <paramref name="oracleIds"/> as the hub reports them at the block (0 = unavailable).</summary>
     Task<UInt256[]> ReadPricesAsync(Hash32[] oracleIds, ulong block, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <see cref="ReadPricesAsync"/> queued in a batch with the block's other reads; the task completes after the batch
+    /// is sent. Null when this reader cannot batch (the detector then reads on its own).
+    /// </summary>
+    Task<UInt256[]>? QueuePrices(IRpcBatch batch, Hash32[] oracleIds, ulong block) => null;
 }
 
 /// <summary>
@@ -78,6 +84,29 @@ public sealed class EngineMarketReader(IEthClient eth, Address engine, Address h
         return funding;
     }
 
+    public Task<UInt256[]>? QueuePrices(IRpcBatch batch, Hash32[] oracleIds, ulong block)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(oracleIds);
+        var call = _hub.GetPrices(oracleIds);
+        Task<byte[]> raw = batch.Add(EthRequests.Call(call.ToCallRequest(), BlockTag.Number(block)));
+        return DecodeAsync(raw, call, oracleIds, block);
+    }
+
+    private async Task<UInt256[]> DecodeAsync(Task<byte[]> raw, ContractCall<UInt256[]> call, Hash32[] oracleIds, ulong block)
+    {
+        try
+        {
+            UInt256[] prices = call.Decode(await raw.ConfigureAwait(false));
+            if (prices.Length != oracleIds.Length) throw new InvalidOperationException($"getPrices returned {prices.Length} prices for {oracleIds.Length} ids");
+            return prices;
+        }
+        catch (RpcException e) when (e.IsExecutionReverted)
+        {
+            return await ReadOneByOneAsync(oracleIds, BlockTag.Number(block), CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
     public async Task<UInt256[]> ReadPricesAsync(Hash32[] oracleIds, ulong block, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(oracleIds);
@@ -89,6 +118,14 @@ public sealed class EngineMarketReader(IEthClient eth, Address engine, Address h
             return prices;
         }
         catch (RpcException e) when (e.IsExecutionReverted)
+        {
+            return await ReadOneByOneAsync(oracleIds, tag, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One getPrice per id: a reverting (stale, missing) oracle reads as 0.</summary>
+    private async Task<UInt256[]> ReadOneByOneAsync(Hash32[] oracleIds, BlockTag tag, CancellationToken cancellationToken)
+    {
         {
             var prices = new UInt256[oracleIds.Length];
             for (int i = 0; i < oracleIds.Length; i++)

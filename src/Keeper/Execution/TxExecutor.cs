@@ -42,6 +42,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         Channel.CreateBounded<ExecutionOutcome>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.DropOldest });
     private ulong _chainId;
     private ulong _head;
+    private BlockReads? _prefetched;
     private bool _started;
     private bool _disposed;
 
@@ -166,7 +167,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             FeeEstimate estimate;
             try
             {
-                estimate = await _fees.EstimateAsync(cancellationToken).ConfigureAwait(false);
+                estimate = await _fees.EstimateAtAsync(_head, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is RpcClientException or InvalidOperationException)
             {
@@ -200,6 +201,240 @@ public sealed partial class TxExecutor : IAsyncDisposable
         catch (TxJournalException)
         {
             throw; // nothing may be sent without a journal: the caller must stop
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Reads of one block queued in a shared batch: the sender's mined nonce and the receipts of every attempt in flight.</summary>
+    private sealed record BlockReads(ulong Block, Task<ulong> Nonce, Dictionary<Hash32, Task<TransactionReceipt?>> Receipts);
+
+    /// <summary>
+    /// Adds this block's executor reads (mined nonce, receipts of the transactions in flight) to <paramref name="batch"/>,
+    /// so that they travel with the keeper's other reads of the block; <see cref="OnNewBlockAsync"/> then uses them
+    /// instead of its own calls. Nothing is added while nothing is in flight.
+    /// </summary>
+    public void QueueBlockReads(IRpcBatch batch, ulong blockNumber)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        _gate.Wait();
+        try
+        {
+            if (!_started || _disposed) return;
+            if (blockNumber > _head) _head = blockNumber;
+            _prefetched = null;
+            if (_tracked.Count == 0) return;
+            var receipts = new Dictionary<Hash32, Task<TransactionReceipt?>>();
+            foreach (var t in _tracked.Values)
+            {
+                foreach (var a in t.Attempts) receipts.TryAdd(a.Hash, batch.Add(EthRequests.GetTransactionReceipt(a.Hash)));
+            }
+            _prefetched = new BlockReads(blockNumber, batch.Add(EthRequests.GetTransactionCount(Sender, BlockTag.Latest)), receipts);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>One transaction to submit with <see cref="SubmitBatchAsync"/>.</summary>
+    public sealed record Submission(ExecutionIntent Intent, ContractTx Call, ulong GasLimit, UInt256 OpportunityValue);
+
+    /// <summary>
+    /// <see cref="SubmitAsync"/> for several intents at once, in order: every simulation goes in one batch, the passing
+    /// transactions get consecutive nonces, are signed and journaled, and go out in one more batch. Falls back to one by one
+    /// when the client cannot batch.
+    /// </summary>
+    public async Task<IReadOnlyList<SubmitResult>> SubmitBatchAsync(IReadOnlyList<Submission> items, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        if (items.Count == 0) return [];
+        if (_eth.Rpc is not { } rpc || items.Count == 1)
+        {
+            var one = new List<SubmitResult>(items.Count);
+            foreach (var i in items) one.Add(await SubmitAsync(i.Intent, i.Call, i.GasLimit, i.OpportunityValue, cancellationToken).ConfigureAwait(false));
+            return one;
+        }
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            EnsureStarted();
+            var results = new SubmitResult?[items.Count];
+            foreach (var i in items) _journal.RecordIntent(i.Intent);
+
+            if (_options.SimulateBeforeSend)
+            {
+                var sim = rpc.StartBatch();
+                var calls = items.Select(i => sim.Add(EthRequests.Call(i.Call.ToCallRequest(Sender) with { Gas = i.GasLimit }, BlockTag.Latest))).ToArray();
+                try
+                {
+                    using var span = KeeperTracing.Start(KeeperTracing.Simulate);
+                    await sim.SendAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (RpcClientException)
+                {
+                    // every call carries the error; handled below
+                }
+                for (int k = 0; k < items.Count; k++)
+                {
+                    try
+                    {
+                        await calls[k].ConfigureAwait(false);
+                    }
+                    catch (RpcException ex) when (ex.IsExecutionReverted)
+                    {
+                        results[k] = Skip(items[k].Intent, "simulation reverted: " + AbiRevert.Decode(ex.RevertData ?? [], _abi).ToString());
+                    }
+                    catch (RpcClientException ex)
+                    {
+                        _metrics.Error("simulate");
+                        results[k] = Fail(items[k].Intent, "simulation failed: " + ex.Message);
+                    }
+                }
+            }
+
+            FeeEstimate estimate;
+            try
+            {
+                estimate = await _fees.EstimateAtAsync(_head, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RpcClientException or InvalidOperationException)
+            {
+                _metrics.Error("fees");
+                for (int k = 0; k < items.Count; k++) results[k] ??= Fail(items[k].Intent, "fee estimation failed: " + ex.Message);
+                return results!;
+            }
+
+            // nonces in order, signatures in parallel, then journal everything before one send batch
+            var unsigned = new List<(int Index, UnsignedTransaction Tx, NonceLease Lease)>();
+            for (int k = 0; k < items.Count; k++)
+            {
+                if (results[k] is not null) continue;
+                var item = items[k];
+                UInt256 cap = FeeBump.AffordableMaxFee(item.OpportunityValue, _options.MaxFeeShareOfValueBps, item.GasLimit, _options.Fees.MaxFeeCap);
+                UInt256 maxFee = estimate.MaxFeePerGas > cap ? cap : estimate.MaxFeePerGas;
+                UInt256 tip = estimate.MaxPriorityFeePerGas > maxFee ? maxFee : estimate.MaxPriorityFeePerGas;
+                if (maxFee < estimate.NextBaseFee)
+                {
+                    results[k] = Skip(item.Intent, $"unprofitable: affordable max fee {maxFee} is below the next base fee {estimate.NextBaseFee}");
+                    continue;
+                }
+                var lease = _nonces.Reserve(Sender);
+                unsigned.Add((k, UnsignedTransaction.Eip1559(_chainId, lease.Nonce, tip, maxFee, item.GasLimit, item.Call.To, item.Call.Value, item.Call.Data), lease));
+            }
+            var signed = new SignedTransaction[unsigned.Count];
+            try
+            {
+                using var span = KeeperTracing.Start(KeeperTracing.Sign);
+                if (unsigned.Count > 1)
+                {
+                    await Parallel.ForAsync(0, unsigned.Count, cancellationToken,
+                        async (j, ct) => signed[j] = await _signer.SignAsync(unsigned[j].Tx, ct).ConfigureAwait(false)).ConfigureAwait(false);
+                }
+                else if (unsigned.Count == 1)
+                {
+                    signed[0] = await _signer.SignAsync(unsigned[0].Tx, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch
+            {
+                // nothing journaled yet: every nonce goes back, highest first
+                for (int j = unsigned.Count - 1; j >= 0; j--) unsigned[j].Lease.Release();
+                throw;
+            }
+            var pending = new List<(int Index, TxAttempt Attempt, NonceLease Lease)>();
+            try
+            {
+                for (int j = 0; j < unsigned.Count; j++)
+                {
+                    var (k, tx, lease) = unsigned[j];
+                    var now = _time.GetUtcNow();
+                    var attempt = new TxAttempt
+                    {
+                        Hash = signed[j].Hash,
+                        IntentId = items[k].Intent.Id,
+                        Sender = Sender,
+                        Nonce = tx.Nonce,
+                        Kind = AttemptKind.Original,
+                        Raw = signed[j].ToArray(),
+                        MaxFeePerGas = tx.MaxFeePerGas,
+                        MaxPriorityFeePerGas = tx.MaxPriorityFeePerGas,
+                        GasLimit = tx.GasLimit,
+                        Value = tx.Value,
+                        State = AttemptState.Signed,
+                        CreatedAt = now,
+                        UpdatedAt = now,
+                        SentBlock = _head,
+                    };
+                    try
+                    {
+                        _journal.RecordAttempt(attempt);
+                    }
+                    catch
+                    {
+                        for (int r = unsigned.Count - 1; r >= j; r--) unsigned[r].Lease.Release();
+                        throw;
+                    }
+                    lease.Commit();
+                    pending.Add((k, attempt, lease));
+                }
+            }
+            finally
+            {
+                // anything journaled is tracked, even when a later item failed, so it is settled or re-broadcast
+                foreach (var (k, attempt, _) in pending)
+                {
+                    var item = items[k];
+                    _tracked[attempt.Nonce] = new Tracked(attempt.Nonce, item.Intent.Id, AttemptKind.Original, item.OpportunityValue, item.GasLimit, [attempt])
+                    {
+                        Call = item.Call,
+                        LastSentBlock = _head,
+                    };
+                }
+            }
+
+            var send = rpc.StartBatch();
+            var sends = pending.Select(p => send.Add(EthRequests.SendRawTransaction(p.Attempt.Raw))).ToArray();
+            try
+            {
+                using var span = KeeperTracing.Start(KeeperTracing.Send);
+                await send.SendAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcClientException)
+            {
+                // each send carries the error; handled below
+            }
+            bool resync = false;
+            for (int j = 0; j < pending.Count; j++)
+            {
+                var (k, attempt, _) = pending[j];
+                var item = items[k];
+                var (result, error) = await CompleteBroadcastAsync(attempt, sends[j]).ConfigureAwait(false);
+                var tracked = _tracked[attempt.Nonce];
+                if (result is SendResult.Accepted or SendResult.Unknown)
+                {
+                    if (result == SendResult.Accepted) tracked.Attempts[0] = attempt with { State = AttemptState.Sent, SentAt = _time.GetUtcNow() };
+                    _journal.UpdateIntent(item.Intent.Id, IntentState.Sent);
+                    Publish(new ExecutionOutcome(ExecutionOutcomeKind.Sent, item.Intent.Id, attempt.Hash, attempt.Nonce, _time.GetUtcNow()));
+                    results[k] = new SubmitResult(item.Intent.Id, IntentState.Sent, attempt.Hash, attempt.Nonce, null);
+                }
+                else
+                {
+                    // refused: the nonce goes back (a later accepted one leaves a gap the next block fills)
+                    _tracked.Remove(attempt.Nonce);
+                    _nonces.Release(Sender, attempt.Nonce);
+                    resync |= result == SendResult.NonceTooLow;
+                    results[k] = Fail(item.Intent, "send refused: " + error);
+                }
+            }
+            if (resync) await ResyncAsync(cancellationToken).ConfigureAwait(false);
+            return results!;
+        }
+        catch (TxJournalException)
+        {
+            throw;
         }
         finally
         {
@@ -244,10 +479,16 @@ public sealed partial class TxExecutor : IAsyncDisposable
         {
             EnsureStarted();
             if (blockNumber > _head) _head = blockNumber;
+            BlockReads? reads = _prefetched;
+            _prefetched = null;
+            if (reads is not null && reads.Block != blockNumber) reads = null;
+            if (_tracked.Count == 0 && !_nonces.Gaps(Sender).Any()) return; // nothing in flight: nothing to read
             ulong latestCount;
             try
             {
-                latestCount = await _eth.GetTransactionCountAsync(Sender, BlockTag.Latest, cancellationToken).ConfigureAwait(false);
+                latestCount = reads is not null && reads.Nonce.IsCompletedSuccessfully
+                    ? reads.Nonce.Result
+                    : await _eth.GetTransactionCountAsync(Sender, BlockTag.Latest, cancellationToken).ConfigureAwait(false);
             }
             catch (RpcClientException ex)
             {
@@ -260,7 +501,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             {
                 try
                 {
-                    await ProcessAsync(tracked, latestCount, cancellationToken).ConfigureAwait(false);
+                    await ProcessAsync(tracked, latestCount, reads, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is RpcClientException or InvalidOperationException)
                 {
@@ -287,12 +528,18 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
     }
 
-    private async Task ProcessAsync(Tracked tracked, ulong latestCount, CancellationToken ct)
+    private async Task ProcessAsync(Tracked tracked, ulong latestCount, BlockReads? reads, CancellationToken ct)
     {
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["IntentId"] = tracked.IntentId ?? "-", ["Nonce"] = tracked.Nonce });
-        for (int i = tracked.Attempts.Count - 1; i >= 0; i--)
+        // A nonce at or above the mined count cannot have a receipt yet (unless that count came from a lagging node:
+        // then the next block finds it). Below it, look for the receipt of every attempt.
+        bool mayBeMined = tracked.Nonce < latestCount;
+        for (int i = tracked.Attempts.Count - 1; i >= 0 && mayBeMined; i--)
         {
-            var receipt = await _eth.GetTransactionReceiptAsync(tracked.Attempts[i].Hash, ct).ConfigureAwait(false);
+            Hash32 hash = tracked.Attempts[i].Hash;
+            var receipt = reads is not null && reads.Receipts.TryGetValue(hash, out var prefetched) && prefetched.IsCompletedSuccessfully
+                ? prefetched.Result
+                : await _eth.GetTransactionReceiptAsync(hash, ct).ConfigureAwait(false);
             if (receipt is null) continue;
             var outcome = Settlement.Mined(_journal, tracked.Attempts, receipt, _time.GetUtcNow());
             _tracked.Remove(tracked.Nonce);
@@ -340,7 +587,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
     private async Task ReplaceAsync(Tracked tracked, CancellationToken ct)
     {
         var last = tracked.Attempts[^1];
-        var estimate = await _fees.EstimateAsync(ct).ConfigureAwait(false);
+        var estimate = await _fees.EstimateAtAsync(_head, ct).ConfigureAwait(false);
         bool cancel = last.Kind == AttemptKind.Cancel;
         ulong gas = last.GasLimit;
         UInt256 cap = cancel || last.Kind == AttemptKind.GapFill
@@ -364,7 +611,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
     {
         var last = tracked.Attempts[^1];
         if (last.Kind == AttemptKind.Cancel) return;
-        var estimate = await _fees.EstimateAsync(ct).ConfigureAwait(false);
+        var estimate = await _fees.EstimateAtAsync(_head, ct).ConfigureAwait(false);
         var fees = FeeBump.Next(last.MaxPriorityFeePerGas, last.MaxFeePerGas, estimate, _options.FeeBumpBps, _options.Fees.MaxFeeCap)
             ?? throw new InvalidOperationException($"cannot cancel nonce {tracked.Nonce}: the bumped fee would exceed the fee cap");
         await SendReplacementAsync(tracked, SelfTransfer(tracked.Nonce, fees.Tip, fees.MaxFee), AttemptKind.Cancel, ct).ConfigureAwait(false);
@@ -404,7 +651,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             lease.Release();
             return;
         }
-        var estimate = await _fees.EstimateAsync(ct).ConfigureAwait(false);
+        var estimate = await _fees.EstimateAtAsync(_head, ct).ConfigureAwait(false);
         var (attempt, result) = await SignJournalSendAsync(SelfTransfer(nonce, estimate.MaxPriorityFeePerGas, estimate.MaxFeePerGas), null, AttemptKind.GapFill, lease, ct)
             .ConfigureAwait(false);
         if (result is SendResult.Accepted or SendResult.Unknown)
@@ -487,10 +734,25 @@ public sealed partial class TxExecutor : IAsyncDisposable
 
     private async Task<(SendResult Result, string? Error)> BroadcastAsync(TxAttempt attempt, CancellationToken ct)
     {
+        using var span = KeeperTracing.Start(KeeperTracing.Send);
+        Task<Hash32> sending;
         try
         {
-            using var span = KeeperTracing.Start(KeeperTracing.Send);
-            await _eth.SendRawTransactionAsync(attempt.Raw, ct).ConfigureAwait(false);
+            sending = _eth.SendRawTransactionAsync(attempt.Raw, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            sending = Task.FromException<Hash32>(e); // a client that throws instead of returning a faulted task
+        }
+        return await CompleteBroadcastAsync(attempt, sending).ConfigureAwait(false);
+    }
+
+    /// <summary>Journals the outcome of an eth_sendRawTransaction of <paramref name="attempt"/>.</summary>
+    private async Task<(SendResult Result, string? Error)> CompleteBroadcastAsync(TxAttempt attempt, Task<Hash32> sending)
+    {
+        try
+        {
+            await sending.ConfigureAwait(false);
         }
         catch (RpcException ex)
         {

@@ -110,9 +110,17 @@ public static partial class KeeperHost
         }
 
         Register(builder.Services, settings, eth, signer, meters);
-        using IHost host = builder.Build();
-        built?.Invoke(host.Services);
-        await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        IHost host = builder.Build();
+        try
+        {
+            built?.Invoke(host.Services);
+            await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (host is IAsyncDisposable async) await async.DisposeAsync().ConfigureAwait(false);
+            else host.Dispose();
+        }
         return 0;
     }
 
@@ -143,7 +151,12 @@ public static partial class KeeperHost
             sp.GetRequiredService<LiquidationPlanner>(), eth, settings.Engine, sp.GetRequiredService<FeeEstimator>(),
             settings.DryRun ? null : sp.GetRequiredService<TxExecutor>(), logger: sp.GetRequiredService<ILogger<KeeperPipeline>>(),
             metrics: sp.GetService<KeeperMetrics>()));
-        services.AddHostedService(sp => new HeadFollower(sp.GetRequiredService<ChainIndexer>(), eth, null, indexerOptions,
+        if (settings.WebSocketUrl is { } wsUrl)
+        {
+            services.AddSingleton(sp => new WebSocketRpcClient(new WebSocketRpcClientOptions { Endpoint = wsUrl }));
+        }
+        services.AddHostedService(sp => new HeadFollower(sp.GetRequiredService<ChainIndexer>(), eth,
+            settings.WebSocketUrl is null ? null : new WebSocketNewHeadsSource(sp.GetRequiredService<WebSocketRpcClient>()), indexerOptions,
             sp.GetRequiredService<ILogger<HeadFollower>>(), metrics: sp.GetService<KeeperMetrics>()));
         services.AddHostedService(sp => new KeeperService(sp.GetRequiredService<KeeperPipeline>(),
             settings.DryRun ? null : sp.GetRequiredService<TxExecutor>(), sp.GetRequiredService<ILogger<KeeperService>>()));

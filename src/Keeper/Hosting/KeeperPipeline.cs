@@ -45,6 +45,7 @@ public sealed partial class KeeperPipeline
     private readonly List<(int Requests, ulong GasUsed)> _gas = [];
     private long _blocks, _failures, _batches, _requests, _dryRunCalls, _dryRunReverts, _resyncs, _included, _reverted, _cancelled, _collateralSales;
     private readonly CollateralState _collateral;
+    private int _lastLiquidatable;
 
     /// <param name="executor">Sends transactions; null = dry run (plans are simulated with eth_call, nothing is sent).</param>
     /// <param name="metrics">Metrics and readiness state (optional).</param>
@@ -76,10 +77,14 @@ public sealed partial class KeeperPipeline
         public CollateralPlanner Planner { get; } = planner;
         public bool Enabled { get; init; }
         public bool Approved { get; set; }
+        public bool Expected { get; set; }
         public string? ApproveIntent { get; set; }
     }
 
     public InFlightTracker InFlight { get; }
+
+    /// <summary>Every transaction sent for an opportunity, with its outcome.</summary>
+    public SendLog Sends { get; } = new();
 
     public bool DryRun => _executor is null;
 
@@ -156,7 +161,6 @@ public sealed partial class KeeperPipeline
     public async Task<BlockReport> ProcessBlockAsync(BlockProcessed block, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(block);
-        long started = Stopwatch.GetTimestamp();
         using var blockSpan = KeeperTracing.StartBlock(block.Number);
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["Block"] = block.Number });
         Interlocked.Increment(ref _blocks);
@@ -164,20 +168,23 @@ public sealed partial class KeeperPipeline
         long resyncs = _indexer.Stats.Resyncs;
         if (resyncs != Interlocked.Exchange(ref _resyncs, resyncs)) _detector.RequestFullReload();
 
+        Task<UInt256>? balance = await PrefetchAsync(block, cancellationToken).ConfigureAwait(false);
+        // detection-to-send latency runs from here: the block's data is in hand
+        long started = Stopwatch.GetTimestamp();
         Activity? detectSpan = KeeperTracing.Start(KeeperTracing.Detect);
-        long detectStarted = Stopwatch.GetTimestamp();
         DetectionResult detection = await _detector.ProcessAsync(block, cancellationToken).ConfigureAwait(false);
         detectSpan?.Dispose();
-        _metrics?.Detection(_indexer.Book.AccountCount, detection.Liquidatable.Count, detection.Recomputed, Stopwatch.GetElapsedTime(detectStarted));
+        _metrics?.Detection(_indexer.Book.AccountCount, detection.Liquidatable.Count, detection.Recomputed, Stopwatch.GetElapsedTime(started));
+        _lastLiquidatable = detection.Liquidatable.Count;
+        foreach (LiquidationCandidate c in detection.Liquidatable) Sends.SeenLiquidatable(c.Account, detection.Block);
         var latencies = new List<TimeSpan>();
         int planned = 0, sent = 0, skipped = 0;
-        GasQuote? gasQuote = null;
+        var outbox = new List<Outgoing>();
         if (detection.Liquidatable.Count > 0)
         {
-            FeeEstimate fee = await _fees.EstimateAsync(cancellationToken).ConfigureAwait(false);
+            FeeEstimate fee = await _fees.EstimateAtAsync(block.Number, cancellationToken).ConfigureAwait(false);
             UInt256 expected = checked(fee.NextBaseFee + fee.MaxPriorityFeePerGas);
             var gas = new GasQuote(expected < fee.MaxFeePerGas ? expected : fee.MaxFeePerGas, detection.NativePrice);
-            gasQuote = gas;
             Activity? planSpan = KeeperTracing.Start(KeeperTracing.Plan);
             LiquidationPlan plan = _planner.Plan(detection, _detector.StateOf, gas, InFlight, _detector.Config!.SlotOracles,
                 _indexer.Book.VaultCash, _indexer.Book.InsuranceFund);
@@ -187,19 +194,23 @@ public sealed partial class KeeperPipeline
             LogPlanned(_logger, block.Number, detection.Liquidatable.Count, plan.Batches.Count, plan.RequestCount, plan.Skipped.Count);
             foreach (LiquidationBatch batch in plan.Batches)
             {
-                if (await SendAsync(block.Number, batch, cancellationToken).ConfigureAwait(false))
-                {
-                    sent++;
-                    TimeSpan latency = Stopwatch.GetElapsedTime(started);
-                    latencies.Add(latency);
-                    lock (_latencies) _latencies.Add(latency);
-                    _metrics?.DetectionToSend(latency);
-                }
+                if (await QueueBatchAsync(block.Number, batch, outbox, cancellationToken).ConfigureAwait(false)) sent++;
+            }
+            if (_collateral.Enabled)
+            {
+                sent += await QueueCollateralSalesAsync(detection, gas, balance, outbox, cancellationToken).ConfigureAwait(false);
             }
         }
-        if (gasQuote is { } quote && _collateral.Enabled)
+        TimeSpan planning = Stopwatch.GetElapsedTime(started);
+        sent += await FlushAsync(outbox, started, cancellationToken).ConfigureAwait(false);
+        if (sent > 0)
         {
-            sent += await SellCollateralAsync(detection, quote, started, latencies, cancellationToken).ConfigureAwait(false);
+            double totalMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            LogTimings(_logger, block.Number, sent, planning.TotalMilliseconds, totalMs);
+            TimeSpan latency = Stopwatch.GetElapsedTime(started);
+            for (int i = 0; i < sent; i++) latencies.Add(latency);
+            lock (_latencies) _latencies.AddRange(latencies);
+            foreach (TimeSpan l in latencies) _metrics?.DetectionToSend(l);
         }
         if (_executor is not null)
         {
@@ -212,7 +223,87 @@ public sealed partial class KeeperPipeline
         return new BlockReport(block.Number, detection.Liquidatable.Count, planned, sent, skipped, latencies);
     }
 
-    private async Task<bool> SendAsync(ulong blockNumber, LiquidationBatch batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// The block's reads in one batched round trip: the hub's prices (for the detector), the sender's mined nonce and the
+    /// receipts of transactions in flight (for the executor), the fee history when a send is likely, and the settlement
+    /// token balance when collateral sales are likely. Each consumer falls back to its own call when its part failed.
+    /// </summary>
+    private async Task<Task<UInt256>?> PrefetchAsync(BlockProcessed block, CancellationToken cancellationToken)
+    {
+        if (_eth.Rpc is not { } rpc) return null;
+        var batch = rpc.StartBatch();
+        _ = _detector.QueuePrices(batch, block); // awaited by ProcessAsync
+        _executor?.QueueBlockReads(batch, block.Number);
+        bool busy = _lastLiquidatable > 0 || InFlight.IntentCount > 0;
+        Task<FeeHistory>? history = busy ? batch.Add(_fees.HistoryRequest()) : null;
+        Task<UInt256>? balance = null;
+        if (_collateral.Expected && _executor is not null && _detector.Config?.AssetTokens is { Count: > 0 } tokens)
+        {
+            balance = batch.Add(new MockERC20(tokens[0]).BalanceOf(_planner.Liquidator), BlockTag.Latest);
+        }
+        if (batch.Count == 0) return null;
+        try
+        {
+            await batch.SendAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcClientException e)
+        {
+            LogPrefetchFailed(_logger, block.Number, e.Message);
+        }
+        if (history is { IsCompletedSuccessfully: true })
+        {
+            try
+            {
+                _fees.Prime(block.Number, history.Result);
+            }
+            catch (InvalidOperationException)
+            {
+                // an empty history: EstimateAtAsync asks again
+            }
+        }
+        return balance;
+    }
+
+    /// <summary>A transaction to send this block and what to do with the executor's answer.</summary>
+    private sealed record Outgoing(TxExecutor.Submission Submission, Action<SubmitResult> OnResult, IReadOnlyList<Address> Accounts, int Requests, UInt256 Reward);
+
+    /// <summary>Sends everything queued for the block through the executor (simulations in one batch, sends in another).</summary>
+    private async Task<int> FlushAsync(List<Outgoing> outbox, long started, CancellationToken cancellationToken)
+    {
+        if (_executor is null || outbox.Count == 0) return 0;
+        using Activity? span = KeeperTracing.StartSubmit(outbox.Count);
+        IReadOnlyList<SubmitResult> results;
+        try
+        {
+            results = await _executor.SubmitBatchAsync([.. outbox.Select(o => o.Submission)], cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            foreach (var o in outbox) InFlight.Release(o.Submission.Intent.Id);
+            throw;
+        }
+        TimeSpan latency = Stopwatch.GetElapsedTime(started);
+        int sent = 0;
+        for (int i = 0; i < outbox.Count; i++)
+        {
+            Outgoing o = outbox[i];
+            o.OnResult(results[i]);
+            if (results[i].State == IntentState.Sent)
+            {
+                sent++;
+                ExecutionIntent intent = o.Submission.Intent;
+                Sends.Sent(new SentTransaction(intent.Id, intent.Kind, results[i].TxHash, intent.DetectedBlock, o.Accounts, o.Requests, o.Reward, latency));
+            }
+            else
+            {
+                InFlight.Release(results[i].IntentId);
+            }
+        }
+        return sent;
+    }
+
+    /// <summary>Queues one batchLiquidate (or, in dry-run mode, simulates it now and returns true when it would pass).</summary>
+    private async Task<bool> QueueBatchAsync(ulong blockNumber, LiquidationBatch batch, List<Outgoing> outbox, CancellationToken cancellationToken)
     {
         CrossMarginEngine.LiquidationRequest[] requests =
             [.. batch.Requests.Select(r => new CrossMarginEngine.LiquidationRequest(r.Account, (ulong)r.MarketId, r.MaxSize))];
@@ -236,29 +327,20 @@ public sealed partial class KeeperPipeline
         var targets = batch.Accounts.SelectMany(p => p.Steps.Select(s => new LiquidationTarget(s.Account, (ulong)s.MarketId, s.SizeClosed))).ToList();
         var intent = ExecutionIntent.Liquidation(targets, batch.RewardWei, _time.GetUtcNow(), blockNumber);
         InFlight.Add(intent.Id, batch.Accounts.Select(p => p.Account));
-        using var span = KeeperTracing.StartLiquidation(intent.Id, requests.Length);
-        SubmitResult result;
-        try
+        outbox.Add(new Outgoing(new TxExecutor.Submission(intent, _engine.BatchLiquidate(requests), batch.GasLimit, batch.RewardWei), result =>
         {
-            result = await _executor.SubmitAsync(intent, _engine.BatchLiquidate(requests), batch.GasLimit, batch.RewardWei, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            InFlight.Release(intent.Id);
-            throw;
-        }
-        if (result.State != IntentState.Sent)
-        {
-            InFlight.Release(intent.Id);
-            LogNotSent(_logger, intent.Id, result.State, requests.Length, batch.GasLimit, result.Reason ?? "");
-            return false;
-        }
-        Interlocked.Increment(ref _batches);
-        Interlocked.Add(ref _requests, requests.Length);
-        lock (_gas) _requestsByIntent[intent.Id] = requests.Length;
-        _metrics?.LiquidationSent(intent.Id, requests.Length);
-        LogSent(_logger, intent.Id, result.TxHash, requests.Length, batch.Reward, batch.GasCost);
-        return true;
+            if (result.State != IntentState.Sent)
+            {
+                LogNotSent(_logger, intent.Id, result.State, requests.Length, batch.GasLimit, result.Reason ?? "");
+                return;
+            }
+            Interlocked.Increment(ref _batches);
+            Interlocked.Add(ref _requests, requests.Length);
+            lock (_gas) _requestsByIntent[intent.Id] = requests.Length;
+            _metrics?.LiquidationSent(intent.Id, requests.Length);
+            LogSent(_logger, intent.Id, result.TxHash, requests.Length, batch.Reward, batch.GasCost);
+        }, [.. batch.Accounts.Select(p => p.Account)], requests.Length, batch.Reward));
+        return false; // counted when flushed
     }
 
     /// <summary>
@@ -266,7 +348,8 @@ public sealed partial class KeeperPipeline
     /// settlement token: its balance caps the sales, and the engine's allowance is set once (an approve transaction; the
     /// sales that simulate before it is mined are skipped and planned again next block).
     /// </summary>
-    private async Task<int> SellCollateralAsync(DetectionResult detection, GasQuote gas, long started, List<TimeSpan> latencies, CancellationToken cancellationToken)
+    private async Task<int> QueueCollateralSalesAsync(DetectionResult detection, GasQuote gas, Task<UInt256>? prefetchedBalance, List<Outgoing> outbox,
+        CancellationToken cancellationToken)
     {
         var config = _detector.Config!;
         bool any = false;
@@ -278,12 +361,15 @@ public sealed partial class KeeperPipeline
                 break;
             }
         }
+        _collateral.Expected = any;
         if (!any || config.AssetTokens is not { Count: > 0 } tokens) return 0;
-        var settlement = new Contracts.MockERC20(tokens[0]);
+        var settlement = new MockERC20(tokens[0]);
         UInt256 budget = UInt256.MaxValue;
         if (_executor is not null)
         {
-            budget = await _eth.CallAsync(settlement.BalanceOf(_planner.Liquidator), BlockTag.Latest, cancellationToken: cancellationToken).ConfigureAwait(false);
+            budget = prefetchedBalance is { IsCompletedSuccessfully: true }
+                ? prefetchedBalance.Result
+                : await _eth.CallAsync(settlement.BalanceOf(_planner.Liquidator), BlockTag.Latest, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         CollateralPlan plan = _collateral.Planner.Plan(detection, _detector.StateOf, gas, budget, InFlight, config.SlotOracles);
         if (plan.Sales.Count == 0)
@@ -314,7 +400,7 @@ public sealed partial class KeeperPipeline
                 return 0; // the approval is still pending
             }
         }
-        int sent = 0;
+        int simulated = 0;
         foreach (CollateralSale sale in plan.Sales)
         {
             ContractTx call = _engine.LiquidateCollateral(sale.Account, (ulong)sale.AssetId, sale.Amount);
@@ -324,7 +410,7 @@ public sealed partial class KeeperPipeline
                 try
                 {
                     await _eth.CallAsync(call.ToCallRequest(_planner.Liquidator), BlockTag.Latest, cancellationToken).ConfigureAwait(false);
-                    sent++;
+                    simulated++;
                 }
                 catch (RpcException ex) when (ex.IsExecutionReverted)
                 {
@@ -333,35 +419,23 @@ public sealed partial class KeeperPipeline
                 }
                 continue;
             }
+            UInt256 value = gas.ToWei(sale.Reward);
             var intent = new ExecutionIntent(Guid.NewGuid().ToString("N"), "collateral",
-                [new LiquidationTarget(sale.Account, (ulong)sale.AssetId, sale.Amount)], gas.ToWei(sale.Reward), _time.GetUtcNow(), detection.Block);
+                [new LiquidationTarget(sale.Account, (ulong)sale.AssetId, sale.Amount)], value, _time.GetUtcNow(), detection.Block);
             InFlight.Add(intent.Id, [sale.Account]);
-            SubmitResult result;
-            try
+            outbox.Add(new Outgoing(new TxExecutor.Submission(intent, call, sale.GasLimit, value), result =>
             {
-                result = await _executor.SubmitAsync(intent, call, sale.GasLimit, gas.ToWei(sale.Reward), cancellationToken).ConfigureAwait(false);
-            }
-            catch
-            {
-                InFlight.Release(intent.Id);
-                throw;
-            }
-            if (result.State != IntentState.Sent)
-            {
-                InFlight.Release(intent.Id);
-                LogNotSent(_logger, intent.Id, result.State, 1, sale.GasLimit, result.Reason ?? "");
-                continue;
-            }
-            sent++;
-            Interlocked.Increment(ref _collateralSales);
-            TimeSpan latency = Stopwatch.GetElapsedTime(started);
-            latencies.Add(latency);
-            lock (_latencies) _latencies.Add(latency);
-            _metrics?.CollateralSaleSent(intent.Id);
-            _metrics?.DetectionToSend(latency);
-            LogCollateralSent(_logger, intent.Id, result.TxHash, sale.Account, sale.AssetId, sale.Amount, sale.Payment, sale.Reward);
+                if (result.State != IntentState.Sent)
+                {
+                    LogNotSent(_logger, intent.Id, result.State, 1, sale.GasLimit, result.Reason ?? "");
+                    return;
+                }
+                Interlocked.Increment(ref _collateralSales);
+                _metrics?.CollateralSaleSent(intent.Id);
+                LogCollateralSent(_logger, intent.Id, result.TxHash, sale.Account, sale.AssetId, sale.Amount, sale.Payment, sale.Reward);
+            }, [sale.Account], 1, sale.Reward));
         }
-        return sent;
+        return simulated;
     }
 
     /// <summary>
@@ -410,6 +484,7 @@ public sealed partial class KeeperPipeline
         while (_executor.Outcomes.TryRead(out ExecutionOutcome? outcome))
         {
             InFlight.Observe(outcome);
+            Sends.Observe(outcome);
             _metrics?.Outcome(outcome);
             if (outcome.Kind == ExecutionOutcomeKind.Included) Interlocked.Increment(ref _included);
             if (outcome.IntentId is { } id && InFlightTracker.IsFinal(outcome.Kind))
@@ -453,6 +528,12 @@ public sealed partial class KeeperPipeline
 
     [LoggerMessage(EventId = 3112, Level = LogLevel.Information, Message = "Settlement-token allowance for the engine: approve {State} {TxHash} {Reason}")]
     private static partial void LogApprove(ILogger logger, IntentState state, Hash32? txHash, string reason);
+
+    [LoggerMessage(EventId = 3113, Level = LogLevel.Warning, Message = "Block {Block}: the batched block read failed ({Reason}); each part is read on its own")]
+    private static partial void LogPrefetchFailed(ILogger logger, ulong block, string reason);
+
+    [LoggerMessage(EventId = 3114, Level = LogLevel.Debug, Message = "Block {Block}: {Sent} transactions sent; detect+plan {PlanMs:F2} ms, sent after {TotalMs:F2} ms")]
+    private static partial void LogTimings(ILogger logger, ulong block, int sent, double planMs, double totalMs);
 
     [LoggerMessage(EventId = 3108, Level = LogLevel.Information, Message = "Intent {IntentId}: none of its {Accounts} accounts is liquidatable at block {Block}; cancelling")]
     private static partial void LogCancelling(ILogger logger, string intentId, ulong block, int accounts);

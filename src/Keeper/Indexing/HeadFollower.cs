@@ -149,10 +149,9 @@ public sealed partial class HeadFollower : BackgroundService
     /// <summary>Reads the node's head by number and hands it to the indexer (covers gaps: the indexer continues from its own head).</summary>
     private async Task PollOnceAsync(CancellationToken cancellationToken)
     {
-        ulong number = await _http.BlockNumberAsync(cancellationToken).ConfigureAwait(false);
-        _metrics?.ChainHead(number);
-        var header = await _http.GetBlockByNumberAsync(BlockTag.Number(number), cancellationToken).ConfigureAwait(false);
-        if (header is null) return; // served by a node behind the one that answered eth_blockNumber
+        var header = await _http.GetBlockByNumberAsync(BlockTag.Latest, cancellationToken).ConfigureAwait(false);
+        if (header is null) return; // a node without blocks
+        _metrics?.ChainHead(header.Number);
         await _indexer.OnNewHeadAsync(header, cancellationToken).ConfigureAwait(false);
     }
 

@@ -223,7 +223,7 @@ public sealed class KeeperMetrics : IDisposable
 
     /// <summary>
     /// A liquidation batch of <paramref name="requests"/> requests was sent as intent <paramref name="intentId"/>;
-    /// the current span (the batch's <c>liquidation</c> span) is what its <c>included</c> span links to.
+    /// the current span (the block's <c>submit</c> span) is what its <c>included</c> span links to.
     /// </summary>
     public void LiquidationSent(string intentId, int requests)
     {

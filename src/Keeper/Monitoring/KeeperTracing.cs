@@ -4,10 +4,11 @@ namespace CrossMargin.Keeper.Monitoring;
 
 /// <summary>
 /// The keeper's traces: one <see cref="ActivitySource"/> "CrossMargin.Keeper". Per block a <c>block</c> span with
-/// children <c>detect</c> (with <c>price_tick</c>, the pinned price read), <c>plan</c>, and per batch sent a
-/// <c>liquidation</c> span with the executor's <c>simulate</c>, <c>sign</c> and <c>send</c> spans. When the batch is
-/// mined an <c>included</c> span (from the send to the receipt) is linked to its <c>liquidation</c> span and tagged
-/// with the same intent id. Without a listener (no OTLP exporter) no span is created.
+/// children <c>detect</c> (with <c>price_tick</c>, the pinned price read), <c>plan</c>, and, when the block sends
+/// transactions, a <c>submit</c> span (all of the block's transactions, simulated in one batch and sent in another)
+/// with the executor's <c>simulate</c>, <c>sign</c> and <c>send</c> spans. When a liquidation is mined an
+/// <c>included</c> span (from the send to the receipt, tagged with the intent id) is linked to the <c>submit</c> span
+/// that sent it. Without a listener (no OTLP exporter) no span is created.
 /// </summary>
 public static class KeeperTracing
 {
@@ -17,7 +18,7 @@ public static class KeeperTracing
     public const string Detect = "detect";
     public const string PriceTick = "price_tick";
     public const string Plan = "plan";
-    public const string Liquidation = "liquidation";
+    public const string Submit = "submit";
     public const string Simulate = "simulate";
     public const string Sign = "sign";
     public const string Send = "send";
@@ -36,15 +37,11 @@ public static class KeeperTracing
         return a;
     }
 
-    /// <summary>Starts the span of one liquidation batch.</summary>
-    public static Activity? StartLiquidation(string intentId, int requests)
+    /// <summary>Starts the span of one block's submission of <paramref name="transactions"/> transactions.</summary>
+    public static Activity? StartSubmit(int transactions)
     {
-        Activity? a = Source.StartActivity(Liquidation);
-        if (a is not null)
-        {
-            a.SetTag("intent.id", intentId);
-            a.SetTag("liquidation.requests", requests);
-        }
+        Activity? a = Source.StartActivity(Submit);
+        a?.SetTag("tx.count", transactions);
         return a;
     }
 }

@@ -212,7 +212,7 @@ public sealed class KeeperMetricsTests : IDisposable
         ActivitySource.AddActivityListener(listener);
         string intent = "trace-" + Guid.NewGuid().ToString("N");
         ActivityContext sendContext;
-        using (var liq = KeeperTracing.StartLiquidation(intent, 2))
+        using (var liq = KeeperTracing.StartSubmit(1))
         {
             Assert.NotNull(liq);
             sendContext = liq.Context;
