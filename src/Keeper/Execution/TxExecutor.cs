@@ -91,6 +91,9 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
     }
 
+    /// <summary>The journal every intent and transaction is written to.</summary>
+    public TxJournal Journal => _journal;
+
     /// <summary>The journaled intent with that id, or null.</summary>
     public ExecutionIntent? FindIntent(string intentId) => _journal.GetIntent(intentId)?.Intent;
 
@@ -143,6 +146,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             EnsureStarted();
             using var scope = _logger.BeginScope(new Dictionary<string, object> { ["IntentId"] = intent.Id, ["Call"] = call.Signature });
             _journal.RecordIntent(intent);
+            ObserveDetectedBlock(intent);
 
             if (_options.SimulateBeforeSend)
             {
@@ -262,7 +266,11 @@ public sealed partial class TxExecutor : IAsyncDisposable
         {
             EnsureStarted();
             var results = new SubmitResult?[items.Count];
-            foreach (var i in items) _journal.RecordIntent(i.Intent);
+            foreach (var i in items)
+            {
+                _journal.RecordIntent(i.Intent);
+                ObserveDetectedBlock(i.Intent);
+            }
 
             if (_options.SimulateBeforeSend)
             {
@@ -803,6 +811,15 @@ public sealed partial class TxExecutor : IAsyncDisposable
         LogSkipped(_logger, intent.Id, reason);
         Publish(new ExecutionOutcome(ExecutionOutcomeKind.Failed, intent.Id, null, null, _time.GetUtcNow(), Reason: reason));
         return new SubmitResult(intent.Id, IntentState.Failed, null, null, reason);
+    }
+
+    /// <summary>
+    /// The chain has reached the block an intent was detected at, even when the caller reports blocks late (coalesced
+    /// blocks, or the first block after a restart): the head moves there, so replacement timing counts from it.
+    /// </summary>
+    private void ObserveDetectedBlock(ExecutionIntent intent)
+    {
+        if (intent.DetectedBlock > _head) _head = intent.DetectedBlock;
     }
 
     private void Publish(ExecutionOutcome outcome)

@@ -216,7 +216,7 @@ public sealed partial class KeeperPipeline
         {
             await _executor.OnNewBlockAsync(block.Number, cancellationToken).ConfigureAwait(false);
             DrainOutcomes();
-            await CancelGoneAsync(detection, cancellationToken).ConfigureAwait(false);
+            await CancelGoneAsync(detection, block.ChangedAccounts, cancellationToken).ConfigureAwait(false);
             _metrics?.PendingTransactions(_executor.InFlight.Count);
         }
         _metrics?.BlockProcessed(block.Number);
@@ -463,7 +463,7 @@ public sealed partial class KeeperPipeline
     /// liquidated by someone else): their transaction was not mined by then (receipts are settled first), so it could
     /// only be skipped or revert. A cancellation is a 0-value self-transfer with the same nonce.
     /// </summary>
-    private async Task CancelGoneAsync(DetectionResult detection, CancellationToken cancellationToken)
+    private async Task CancelGoneAsync(DetectionResult detection, IReadOnlyList<Address> changed, CancellationToken cancellationToken)
     {
         if (_executor is null || InFlight.IntentCount == 0) return;
         var liquidatable = new HashSet<Address>(detection.Liquidatable.Select(c => c.Account));
@@ -474,6 +474,14 @@ public sealed partial class KeeperPipeline
             {
                 Interlocked.Increment(ref _cancelled);
                 LogCancelling(_logger, id, detection.Block, accounts.Count);
+                // changed on chain while our transaction waited: someone else's transaction took the opportunity
+                var lost = accounts.Where(changed.Contains).ToList();
+                if (lost.Count > 0)
+                {
+                    var now = _time.GetUtcNow();
+                    _executor.Journal.RecordObservations(lost.Select(a =>
+                        new JournalObservation(now, detection.Block, ObservationKinds.LiquidationLost, a.ToString(), "")));
+                }
             }
         }
     }
@@ -486,6 +494,13 @@ public sealed partial class KeeperPipeline
             InFlight.Observe(outcome);
             Sends.Observe(outcome);
             _metrics?.Outcome(outcome);
+            if (outcome.Kind == ExecutionOutcomeKind.Included && outcome.IntentId is { } won
+                && Sends.Find(won) is { } sentTx)
+            {
+                string hash = outcome.TxHash?.ToString() ?? "";
+                _executor.Journal.RecordObservations(sentTx.Accounts.Select(a =>
+                    new JournalObservation(outcome.At, outcome.BlockNumber, ObservationKinds.LiquidationWon, a.ToString(), hash)));
+            }
             if (outcome.Kind == ExecutionOutcomeKind.Included) Interlocked.Increment(ref _included);
             if (outcome.IntentId is { } id && InFlightTracker.IsFinal(outcome.Kind))
             {

@@ -90,6 +90,12 @@ public sealed class SendLog(int capacity = 100_000)
         }
     }
 
+    /// <summary>The transaction sent for an intent, or null.</summary>
+    public SentTransaction? Find(string intentId)
+    {
+        lock (_lock) return _byIntent.TryGetValue(intentId, out int i) ? _sent[i] : null;
+    }
+
     public IReadOnlyList<SentTransaction> Snapshot()
     {
         lock (_lock) return [.. _sent];
