@@ -1,4 +1,5 @@
 using CrossMargin.Keeper.Detection;
+using CrossMargin.Keeper.Monitoring;
 using CrossMargin.Keeper.Planning;
 
 namespace CrossMargin.Keeper.Configuration;
@@ -71,4 +72,7 @@ public sealed class KeeperOptions
     public PlannerOptions Planner { get; set; } = new();
 
     public DetectionOptions Detection { get; set; } = new();
+
+    /// <summary>/metrics, /healthz, /readyz and the readiness thresholds ("Keeper:Monitoring").</summary>
+    public MonitoringOptions Monitoring { get; set; } = new();
 }

@@ -63,6 +63,7 @@ public static class KeeperOptionsValidator
         options.Planner.MinProfit = minProfit;
         options.Planner.Validate(failures);
         options.Detection.Validate(failures);
+        var monitoring = (options.Monitoring ?? new()).Validate(failures);
 
         string nat = options.NativeOracle?.Trim() ?? "";
         if (nat.Length == 0) failures.Add("Keeper:NativeOracle: an oracle id or symbol is required.");
@@ -78,7 +79,10 @@ public static class KeeperOptionsValidator
         else if (!CanWrite(journal, out string? why)) failures.Add($"Keeper:JournalPath: cannot write the journal at '{journal}': {why}");
 
         if (failures.Count > 0) throw new KeeperConfigurationException(failures);
-        return new KeeperSettings(urls, chainId, engine, hub, deployBlock, journal, options.DryRun, options.OracleEnabled, options.Planner, options.Detection, ws);
+        return new KeeperSettings(urls, chainId, engine, hub, deployBlock, journal, options.DryRun, options.OracleEnabled, options.Planner, options.Detection, ws)
+        {
+            Monitoring = monitoring,
+        };
     }
 
     /// <summary>The chain id check, done once the RPC answers.</summary>

@@ -1,5 +1,6 @@
 using CrossMargin.Ethereum;
 using CrossMargin.Keeper.Detection;
+using CrossMargin.Keeper.Monitoring;
 using CrossMargin.Keeper.Planning;
 
 namespace CrossMargin.Keeper.Configuration;
@@ -16,7 +17,11 @@ public sealed record KeeperSettings(
     bool OracleEnabled,
     PlannerOptions Planner,
     DetectionOptions Detection,
-    Uri? WebSocketUrl = null);
+    Uri? WebSocketUrl = null)
+{
+    /// <summary>Operator endpoint and readiness thresholds ("Keeper:Monitoring").</summary>
+    public MonitoringSettings Monitoring { get; init; } = MonitoringSettings.Default;
+}
 
 /// <summary>Bad configuration: one message per bad value. The CLI prints them and exits with code 2.</summary>
 public sealed class KeeperConfigurationException : Exception

@@ -5,6 +5,7 @@ using CrossMargin.Ethereum.Contracts;
 using CrossMargin.Ethereum.Numerics;
 using CrossMargin.Ethereum.Rpc;
 using CrossMargin.Ethereum.Transactions;
+using CrossMargin.Keeper.Monitoring;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -152,6 +153,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             {
                 try
                 {
+                    using var span = KeeperTracing.Start(KeeperTracing.Simulate);
                     var request = call.ToCallRequest(Sender) with { Gas = gasLimit };
                     await _eth.CallAsync(request, BlockTag.Latest, cancellationToken).ConfigureAwait(false);
                 }
@@ -321,6 +323,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
                 Task<byte[]>[] calls = [.. items.Select(i => sim.Add(EthRequests.Call(i.Call.ToCallRequest(Sender) with { Gas = i.GasLimit }, BlockTag.Latest)))];
                 try
                 {
+                    using var span = KeeperTracing.Start(KeeperTracing.Simulate);
                     await sim.SendAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (RpcClientException)
@@ -378,6 +381,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             var signed = new SignedTransaction[unsigned.Count];
             try
             {
+                using var span = KeeperTracing.Start(KeeperTracing.Sign);
                 if (unsigned.Count > 1)
                 {
                     await Parallel.ForAsync(0, unsigned.Count, cancellationToken,
@@ -449,6 +453,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             var sends = pending.Select(p => send.Add(EthRequests.SendRawTransaction(p.Attempt.Raw))).ToArray();
             try
             {
+                using var span = KeeperTracing.Start(KeeperTracing.Send);
                 await send.SendAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (RpcClientException)
@@ -726,6 +731,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         SignedTransaction signed;
         try
         {
+            using var span = KeeperTracing.Start(KeeperTracing.Sign);
             signed = await _signer.SignAsync(tx, ct).ConfigureAwait(false);
         }
         catch
@@ -780,8 +786,9 @@ public sealed partial class TxExecutor : IAsyncDisposable
         return (attempt, result);
     }
 
-    private Task<(SendResult Result, string? Error)> BroadcastAsync(TxAttempt attempt, CancellationToken ct)
+    private async Task<(SendResult Result, string? Error)> BroadcastAsync(TxAttempt attempt, CancellationToken ct)
     {
+        using var span = KeeperTracing.Start(KeeperTracing.Send);
         Task<Hash32> sending;
         try
         {
@@ -791,7 +798,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         {
             sending = Task.FromException<Hash32>(e); // a client that throws instead of returning a faulted task
         }
-        return CompleteBroadcastAsync(attempt, sending);
+        return await CompleteBroadcastAsync(attempt, sending).ConfigureAwait(false);
     }
 
     /// <summary>Journals the outcome of an eth_sendRawTransaction of <paramref name="attempt"/>.</summary>

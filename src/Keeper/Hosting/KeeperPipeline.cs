@@ -7,6 +7,7 @@ using CrossMargin.Ethereum.Rpc;
 using CrossMargin.Keeper.Detection;
 using CrossMargin.Keeper.Execution;
 using CrossMargin.Keeper.Indexing;
+using CrossMargin.Keeper.Monitoring;
 using CrossMargin.Keeper.Planning;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -38,6 +39,7 @@ public sealed partial class KeeperPipeline
     private readonly TxExecutor? _executor;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly KeeperMetrics? _metrics;
     private readonly List<TimeSpan> _latencies = [];
     private readonly Dictionary<string, int> _requestsByIntent = new(StringComparer.Ordinal);
     private readonly List<(int Requests, ulong GasUsed)> _gas = [];
@@ -46,9 +48,10 @@ public sealed partial class KeeperPipeline
     private int _lastLiquidatable;
 
     /// <param name="executor">Sends transactions; null = dry run (plans are simulated with eth_call, nothing is sent).</param>
+    /// <param name="metrics">Metrics and readiness state (optional).</param>
     public KeeperPipeline(ChainIndexer indexer, LiquidationDetector detector, LiquidationPlanner planner, IEthClient eth, Address engine,
         FeeEstimator fees, TxExecutor? executor, InFlightTracker? inFlight = null, ILogger<KeeperPipeline>? logger = null, TimeProvider? timeProvider = null,
-        bool sellCollateral = true)
+        bool sellCollateral = true, KeeperMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(indexer);
         ArgumentNullException.ThrowIfNull(detector);
@@ -65,6 +68,7 @@ public sealed partial class KeeperPipeline
         InFlight = inFlight ?? new InFlightTracker();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
+        _metrics = metrics;
         _collateral = new CollateralState(new CollateralPlanner(planner.Options, planner.Liquidator, planner.Gate)) { Enabled = sellCollateral };
     }
 
@@ -148,6 +152,7 @@ public sealed partial class KeeperPipeline
         catch (Exception ex)
         {
             Interlocked.Increment(ref _failures);
+            _metrics?.BlockFailed();
             LogBlockFailed(_logger, block.Number, ex.GetType().Name, ex.Message);
             return null;
         }
@@ -157,6 +162,7 @@ public sealed partial class KeeperPipeline
     public async Task<BlockReport> ProcessBlockAsync(BlockProcessed block, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(block);
+        using var blockSpan = KeeperTracing.StartBlock(block.Number);
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["Block"] = block.Number });
         Interlocked.Increment(ref _blocks);
         DrainOutcomes();
@@ -173,7 +179,10 @@ public sealed partial class KeeperPipeline
         }
         // detection-to-send latency runs from here: the block's data is in hand
         long started = Stopwatch.GetTimestamp();
+        Activity? detectSpan = KeeperTracing.Start(KeeperTracing.Detect);
         DetectionResult detection = await _detector.ProcessAsync(block, cancellationToken).ConfigureAwait(false);
+        detectSpan?.Dispose();
+        _metrics?.Detection(_indexer.Book.AccountCount, detection.Liquidatable.Count, detection.Recomputed, Stopwatch.GetElapsedTime(started));
         _lastLiquidatable = detection.Liquidatable.Count;
         if (_collateral.Enabled && _executor is not null && !_collateral.StartChecked)
         {
@@ -190,8 +199,10 @@ public sealed partial class KeeperPipeline
             FeeEstimate fee = await _fees.EstimateAtAsync(block.Number, cancellationToken).ConfigureAwait(false);
             UInt256 expected = checked(fee.NextBaseFee + fee.MaxPriorityFeePerGas);
             var gas = new GasQuote(expected < fee.MaxFeePerGas ? expected : fee.MaxFeePerGas, detection.NativePrice);
+            Activity? planSpan = KeeperTracing.Start(KeeperTracing.Plan);
             LiquidationPlan plan = _planner.Plan(detection, _detector.StateOf, gas, InFlight, _detector.Config!.SlotOracles,
                 _indexer.Book.VaultCash, _indexer.Book.InsuranceFund);
+            planSpan?.Dispose();
             planned = plan.RequestCount;
             skipped = plan.Skipped.Count;
             LogPlanned(_logger, detection.Block, detection.Liquidatable.Count, plan.Batches.Count, plan.RequestCount, plan.Skipped.Count);
@@ -214,12 +225,15 @@ public sealed partial class KeeperPipeline
             TimeSpan latency = Stopwatch.GetElapsedTime(started);
             for (int i = 0; i < sent; i++) latencies.Add(latency);
             lock (_latencies) _latencies.AddRange(latencies);
+            foreach (TimeSpan l in latencies) _metrics?.DetectionToSend(l);
         }
         if (_executor is not null)
         {
             DrainOutcomes();
             await CancelGoneAsync(detection, block.ChangedAccounts, cancellationToken).ConfigureAwait(false);
+            _metrics?.PendingTransactions(_executor.InFlight.Count);
         }
+        _metrics?.BlockProcessed(block.Number);
         return new BlockReport(block.Number, detection.Liquidatable.Count, planned, sent, skipped, latencies);
     }
 
@@ -271,6 +285,7 @@ public sealed partial class KeeperPipeline
     private async Task<int> FlushAsync(List<Outgoing> outbox, long started, CancellationToken cancellationToken)
     {
         if (_executor is null || outbox.Count == 0) return 0;
+        using Activity? span = KeeperTracing.StartSubmit(outbox.Count);
         IReadOnlyList<SubmitResult> results;
         try
         {
@@ -336,6 +351,7 @@ public sealed partial class KeeperPipeline
             Interlocked.Increment(ref _batches);
             Interlocked.Add(ref _requests, requests.Length);
             lock (_gas) _requestsByIntent[intent.Id] = requests.Length;
+            _metrics?.LiquidationSent(intent.Id, requests.Length);
             LogSent(_logger, intent.Id, result.TxHash, requests.Length, batch.Reward, batch.GasCost);
         }, [.. batch.Accounts.Select(p => p.Account)], requests.Length, batch.Reward));
         return false; // counted when flushed
@@ -411,6 +427,7 @@ public sealed partial class KeeperPipeline
                     return;
                 }
                 Interlocked.Increment(ref _collateralSales);
+                _metrics?.CollateralSaleSent(intent.Id);
                 LogCollateralSent(_logger, intent.Id, result.TxHash, sale.Account, sale.AssetId, sale.Amount, sale.Payment, sale.Reward);
             }, [sale.Account], 1, sale.Reward));
         }
@@ -502,6 +519,7 @@ public sealed partial class KeeperPipeline
         {
             InFlight.Observe(outcome);
             Sends.Observe(outcome);
+            _metrics?.Outcome(outcome);
             if (outcome.Kind == ExecutionOutcomeKind.Included && outcome.IntentId is { } won
                 && Sends.Find(won) is { } sentTx)
             {
