@@ -286,6 +286,14 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
     }
 
+    /// <summary>Where the time of one <see cref="SubmitBatchAsync"/> went (milliseconds).</summary>
+    public readonly record struct SubmitTimings(int Items, int Sent, double SimulateMs, double SignMs, double JournalMs, double SendMs);
+
+    /// <summary>Phases of the last <see cref="SubmitBatchAsync"/> (for benchmarks and diagnostics).</summary>
+    public SubmitTimings? LastSubmitTimings { get; private set; }
+
+    private static double Ms(long from, long to) => (to - from) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
+
     /// <summary>One transaction to submit with <see cref="SubmitBatchAsync"/>.</summary>
     public sealed record Submission(ExecutionIntent Intent, ContractTx Call, ulong GasLimit, UInt256 OpportunityValue);
 
@@ -315,6 +323,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
                 ObserveDetectedBlock(i.Intent);
             }
 
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             ulong[] gasLimits = [.. items.Select(i => i.GasLimit)];
             if (_options.SimulateBeforeSend && !(_options.EstimateGasLimit && !_simulateUnsupported
                 && await SimulateInOrderAsync(rpc, items, results, gasLimits, cancellationToken).ConfigureAwait(false)))
@@ -378,6 +387,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
                 var lease = _nonces.Reserve(Sender);
                 unsigned.Add((k, UnsignedTransaction.Eip1559(_chainId, lease.Nonce, tip, maxFee, gasLimits[k], item.Call.To, item.Call.Value, item.Call.Data), lease));
             }
+            long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
             var signed = new SignedTransaction[unsigned.Count];
             try
             {
@@ -398,6 +408,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
                 for (int j = unsigned.Count - 1; j >= 0; j--) unsigned[j].Lease.Release();
                 throw;
             }
+            long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
             var pending = new List<(int Index, TxAttempt Attempt, NonceLease Lease)>();
             try
             {
@@ -449,6 +460,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
                 }
             }
 
+            long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
             var send = rpc.StartBatch();
             var sends = pending.Select(p => send.Add(EthRequests.SendRawTransaction(p.Attempt.Raw))).ToArray();
             try
@@ -484,6 +496,8 @@ public sealed partial class TxExecutor : IAsyncDisposable
                 }
             }
             if (resync) await ResyncAsync(cancellationToken).ConfigureAwait(false);
+            long t4 = System.Diagnostics.Stopwatch.GetTimestamp();
+            LastSubmitTimings = new SubmitTimings(items.Count, pending.Count, Ms(t0, t1), Ms(t1, t2), Ms(t2, t3), Ms(t3, t4));
             return results!;
         }
         catch (TxJournalException)

@@ -297,6 +297,7 @@ public sealed partial class KeeperPipeline
             throw;
         }
         TimeSpan latency = Stopwatch.GetElapsedTime(started);
+        DateTimeOffset sentAt = _time.GetUtcNow();
         int sent = 0;
         for (int i = 0; i < outbox.Count; i++)
         {
@@ -306,7 +307,10 @@ public sealed partial class KeeperPipeline
             {
                 sent++;
                 ExecutionIntent intent = o.Submission.Intent;
-                Sends.Sent(new SentTransaction(intent.Id, intent.Kind, results[i].TxHash, intent.DetectedBlock, o.Accounts, o.Requests, o.Reward, latency));
+                Sends.Sent(new SentTransaction(intent.Id, intent.Kind, results[i].TxHash, intent.DetectedBlock, o.Accounts, o.Requests, o.Reward, latency)
+                {
+                    SentAt = sentAt,
+                });
             }
             else
             {
