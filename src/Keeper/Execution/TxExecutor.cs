@@ -12,7 +12,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace CrossMargin.Keeper.Execution;
 
 /// <summary>The result of <see cref="TxExecutor.SubmitAsync"/>.</summary>
-public sealed record SubmitResult(string IntentId, IntentState State, Hash32? TxHash, ulong? Nonce, string? Reason);
+/// <param name="SentTimestamp">Stopwatch timestamp of the moment the node's answer to the send arrived (0 when not sent).</param>
+public sealed record SubmitResult(string IntentId, IntentState State, Hash32? TxHash, ulong? Nonce, string? Reason, long SentTimestamp = 0);
 
 /// <summary>A nonce the executor is watching.</summary>
 public sealed record TrackedTransaction(ulong Nonce, string? IntentId, AttemptKind Kind, Hash32 LatestHash, int Attempts, ulong LastSentBlock, bool CancelRequested);
@@ -410,40 +411,48 @@ public sealed partial class TxExecutor : IAsyncDisposable
             }
             long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
             var pending = new List<(int Index, TxAttempt Attempt, NonceLease Lease)>();
+            var attempts = new TxAttempt[unsigned.Count];
+            for (int j = 0; j < unsigned.Count; j++)
+            {
+                var (k, tx, _) = unsigned[j];
+                var now = _time.GetUtcNow();
+                attempts[j] = new TxAttempt
+                {
+                    Hash = signed[j].Hash,
+                    IntentId = items[k].Intent.Id,
+                    Sender = Sender,
+                    Nonce = tx.Nonce,
+                    Kind = AttemptKind.Original,
+                    Raw = signed[j].ToArray(),
+                    MaxFeePerGas = tx.MaxFeePerGas,
+                    MaxPriorityFeePerGas = tx.MaxPriorityFeePerGas,
+                    GasLimit = tx.GasLimit,
+                    Value = tx.Value,
+                    State = AttemptState.Signed,
+                    CreatedAt = now,
+                    UpdatedAt = now,
+                    SentBlock = _head,
+                };
+            }
+            try
+            {
+                // all or nothing, one commit: nothing is sent unless every attempt is journaled
+                _journal.RunInTransaction(() =>
+                {
+                    foreach (TxAttempt attempt in attempts) _journal.RecordAttempt(attempt);
+                });
+            }
+            catch
+            {
+                for (int j = unsigned.Count - 1; j >= 0; j--) unsigned[j].Lease.Release();
+                throw;
+            }
             try
             {
                 for (int j = 0; j < unsigned.Count; j++)
                 {
-                    var (k, tx, lease) = unsigned[j];
-                    var now = _time.GetUtcNow();
-                    var attempt = new TxAttempt
-                    {
-                        Hash = signed[j].Hash,
-                        IntentId = items[k].Intent.Id,
-                        Sender = Sender,
-                        Nonce = tx.Nonce,
-                        Kind = AttemptKind.Original,
-                        Raw = signed[j].ToArray(),
-                        MaxFeePerGas = tx.MaxFeePerGas,
-                        MaxPriorityFeePerGas = tx.MaxPriorityFeePerGas,
-                        GasLimit = tx.GasLimit,
-                        Value = tx.Value,
-                        State = AttemptState.Signed,
-                        CreatedAt = now,
-                        UpdatedAt = now,
-                        SentBlock = _head,
-                    };
-                    try
-                    {
-                        _journal.RecordAttempt(attempt);
-                    }
-                    catch
-                    {
-                        for (int r = unsigned.Count - 1; r >= j; r--) unsigned[r].Lease.Release();
-                        throw;
-                    }
-                    lease.Commit();
-                    pending.Add((k, attempt, lease));
+                    unsigned[j].Lease.Commit();
+                    pending.Add((unsigned[j].Index, attempts[j], unsigned[j].Lease));
                 }
             }
             finally
@@ -472,6 +481,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             {
                 // each send carries the error; handled below
             }
+            long answered = System.Diagnostics.Stopwatch.GetTimestamp();
             bool resync = false;
             for (int j = 0; j < pending.Count; j++)
             {
@@ -484,7 +494,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
                     if (result == SendResult.Accepted) tracked.Attempts[0] = attempt with { State = AttemptState.Sent, SentAt = _time.GetUtcNow() };
                     _journal.UpdateIntent(item.Intent.Id, IntentState.Sent);
                     Publish(new ExecutionOutcome(ExecutionOutcomeKind.Sent, item.Intent.Id, attempt.Hash, attempt.Nonce, _time.GetUtcNow()));
-                    results[k] = new SubmitResult(item.Intent.Id, IntentState.Sent, attempt.Hash, attempt.Nonce, null);
+                    results[k] = new SubmitResult(item.Intent.Id, IntentState.Sent, attempt.Hash, attempt.Nonce, null, answered);
                 }
                 else
                 {

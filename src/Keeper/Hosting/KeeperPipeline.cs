@@ -217,13 +217,17 @@ public sealed partial class KeeperPipeline
             }
         }
         TimeSpan planning = Stopwatch.GetElapsedTime(started);
-        sent += await FlushAsync(outbox, started, cancellationToken).ConfigureAwait(false);
+        sent += await FlushAsync(outbox, started, latencies, cancellationToken).ConfigureAwait(false);
         if (sent > 0)
         {
             double totalMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             LogTimings(_logger, block.Number, sent, planning.TotalMilliseconds, totalMs);
-            TimeSpan latency = Stopwatch.GetElapsedTime(started);
-            for (int i = 0; i < sent; i++) latencies.Add(latency);
+            if (_executor is null)
+            {
+                // dry run: detection to the end of the simulations
+                TimeSpan latency = Stopwatch.GetElapsedTime(started);
+                for (int i = 0; i < sent; i++) latencies.Add(latency);
+            }
             lock (_latencies) _latencies.AddRange(latencies);
             foreach (TimeSpan l in latencies) _metrics?.DetectionToSend(l);
         }
@@ -282,7 +286,7 @@ public sealed partial class KeeperPipeline
     private sealed record Outgoing(TxExecutor.Submission Submission, Action<SubmitResult> OnResult, IReadOnlyList<Address> Accounts, int Requests, UInt256 Reward);
 
     /// <summary>Sends everything queued for the block through the executor (simulations in one batch, sends in another).</summary>
-    private async Task<int> FlushAsync(List<Outgoing> outbox, long started, CancellationToken cancellationToken)
+    private async Task<int> FlushAsync(List<Outgoing> outbox, long started, List<TimeSpan> latencies, CancellationToken cancellationToken)
     {
         if (_executor is null || outbox.Count == 0) return 0;
         using Activity? span = KeeperTracing.StartSubmit(outbox.Count);
@@ -296,7 +300,7 @@ public sealed partial class KeeperPipeline
             foreach (var o in outbox) InFlight.Release(o.Submission.Intent.Id);
             throw;
         }
-        TimeSpan latency = Stopwatch.GetElapsedTime(started);
+        long flushed = Stopwatch.GetTimestamp();
         DateTimeOffset sentAt = _time.GetUtcNow();
         int sent = 0;
         for (int i = 0; i < outbox.Count; i++)
@@ -307,6 +311,9 @@ public sealed partial class KeeperPipeline
             {
                 sent++;
                 ExecutionIntent intent = o.Submission.Intent;
+                // detection to the node's answer to the send (journal bookkeeping after it is not counted)
+                TimeSpan latency = Stopwatch.GetElapsedTime(started, results[i].SentTimestamp != 0 ? results[i].SentTimestamp : flushed);
+                latencies.Add(latency);
                 Sends.Sent(new SentTransaction(intent.Id, intent.Kind, results[i].TxHash, intent.DetectedBlock, o.Accounts, o.Requests, o.Reward, latency)
                 {
                     SentAt = sentAt,
