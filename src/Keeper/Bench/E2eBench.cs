@@ -27,7 +27,14 @@ namespace CrossMargin.Keeper.Bench;
 /// <param name="RoundTripsPerBlock">JSON-RPC round trips (a batch counts once) per keeper block, over the crash (sorted).</param>
 /// <param name="PeakRssBytes">Peak resident set of this process (VmHWM).</param>
 public sealed record E2eResult(int Accounts, TimeSpan Seeding, TimeSpan ColdSync, int BelowMaintenance, int Transactions, int Reverted,
-    double[] DetectionToSend, double[] FirstSend, double[] SendToInclusion, double[] RoundTripsPerBlock, ulong BlocksToClear, ulong GasBound, long PeakRssBytes);
+    double[] DetectionToSend, double[] FirstSend, double[] SendToInclusion, double[] RoundTripsPerBlock, ulong BlocksToClear, ulong GasBound, long PeakRssBytes)
+{
+    /// <summary>Resident set after the run and a full collection, with the keeper's state (book, risk book, journal) alive.</summary>
+    public long RssAfterRunBytes { get; init; }
+
+    /// <summary>Managed heap after the run and a full collection.</summary>
+    public long ManagedHeapBytes { get; init; }
+}
 
 /// <summary>
 /// <c>crossmargin bench e2e</c>: per account count, a fresh anvil (30M-gas blocks once seeded), the protocol deployed and
@@ -146,7 +153,11 @@ public static class E2eBench
             double[] inclusion = [.. sends.Where(s => s.IncludedAt is not null).Select(s => (s.IncludedAt!.Value - s.SentAt).TotalMilliseconds).Order()];
             return new E2eResult(accounts, seedWatch.Elapsed, sync.Elapsed, below, sends.Count, sends.Count(s => s.Outcome == ExecutionOutcomeKind.Reverted),
                 latency, first, inclusion, [.. roundTrips.Order()], clearedAt == 0 ? ulong.MaxValue : clearedAt - crashBlock,
-                (gas + BlockGasLimit - 1) / BlockGasLimit + 1, PeakRss());
+                (gas + BlockGasLimit - 1) / BlockGasLimit + 1, PeakRss())
+            {
+                ManagedHeapBytes = HeapAfterCollection(),
+                RssAfterRunBytes = Rss("VmRSS:"),
+            };
         }
         finally
         {
@@ -165,15 +176,25 @@ public static class E2eBench
         }
     }
 
+    private static long HeapAfterCollection()
+    {
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        return GC.GetTotalMemory(false);
+    }
+
     /// <summary>Peak resident set size of this process (Linux VmHWM; the working-set peak elsewhere).</summary>
-    public static long PeakRss()
+    public static long PeakRss() => Rss("VmHWM:");
+
+    private static long Rss(string field)
     {
         try
         {
             foreach (string line in File.ReadLines("/proc/self/status"))
             {
-                if (!line.StartsWith("VmHWM:", StringComparison.Ordinal)) continue;
-                string kb = line["VmHWM:".Length..].Trim().Split(' ')[0];
+                if (!line.StartsWith(field, StringComparison.Ordinal)) continue;
+                string kb = line[field.Length..].Trim().Split(' ')[0];
                 return long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
             }
         }

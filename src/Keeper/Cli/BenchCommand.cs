@@ -53,12 +53,12 @@ public static class BenchCommand
     {
         ArgumentNullException.ThrowIfNull(results);
         var w = new StringWriter(CultureInfo.InvariantCulture);
-        w.WriteLine($"| accounts | seeding s | cold sync ms | below maintenance | txs | reverted | detection-to-send p50 / p99 ms | first send of a block p50 / p99 ms | send-to-inclusion p50 / p99 ms ({blockMs} ms blocks) | RPC round trips per block p50 / max | blocks to clear / bound | peak RSS MB |");
-        w.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        w.WriteLine($"| accounts | seeding s | cold sync ms | below maintenance | txs | reverted | detection-to-send p50 / p99 ms | first send of a block p50 / p99 ms | send-to-inclusion p50 / p99 ms ({blockMs} ms blocks) | RPC round trips per block p50 / max | blocks to clear / bound | peak RSS MB (with seeding) | RSS / managed heap after the run MB |");
+        w.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (E2eResult r in results)
         {
             w.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Accounts:N0} | {r.Seeding.TotalSeconds:F1} | {r.ColdSync.TotalMilliseconds:F0} | {r.BelowMaintenance} | {r.Transactions} | {r.Reverted} | {P(r.DetectionToSend, 50)} / {P(r.DetectionToSend, 99)} | {P(r.FirstSend, 50)} / {P(r.FirstSend, 99)} | {P(r.SendToInclusion, 50)} / {P(r.SendToInclusion, 99)} | {P(r.RoundTripsPerBlock, 50)} / {(r.RoundTripsPerBlock.Length == 0 ? "-" : r.RoundTripsPerBlock[^1].ToString("F1", CultureInfo.InvariantCulture))} | {(r.BlocksToClear == ulong.MaxValue ? "not cleared" : r.BlocksToClear.ToString(CultureInfo.InvariantCulture))} / {r.GasBound} | {r.PeakRssBytes / (1024.0 * 1024.0):F0} |"));
+                $"| {r.Accounts:N0} | {r.Seeding.TotalSeconds:F1} | {r.ColdSync.TotalMilliseconds:F0} | {r.BelowMaintenance} | {r.Transactions} | {r.Reverted} | {P(r.DetectionToSend, 50)} / {P(r.DetectionToSend, 99)} | {P(r.FirstSend, 50)} / {P(r.FirstSend, 99)} | {P(r.SendToInclusion, 50)} / {P(r.SendToInclusion, 99)} | {P(r.RoundTripsPerBlock, 50)} / {(r.RoundTripsPerBlock.Length == 0 ? "-" : r.RoundTripsPerBlock[^1].ToString("F1", CultureInfo.InvariantCulture))} | {(r.BlocksToClear == ulong.MaxValue ? "not cleared" : r.BlocksToClear.ToString(CultureInfo.InvariantCulture))} / {r.GasBound} | {r.PeakRssBytes / (1024.0 * 1024.0):F0} | {r.RssAfterRunBytes / (1024.0 * 1024.0):F0} / {r.ManagedHeapBytes / (1024.0 * 1024.0):F0} |"));
         }
         return w.ToString();
     }
