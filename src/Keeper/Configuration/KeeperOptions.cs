@@ -71,4 +71,7 @@ public sealed class KeeperOptions
     public PlannerOptions Planner { get; set; } = new();
 
     public DetectionOptions Detection { get; set; } = new();
+
+    /// <summary>The oracle part ("Keeper:Oracle"): sources, gate and pusher; see <see cref="OracleConfigOptions"/>.</summary>
+    public OracleConfigOptions Oracle { get; set; } = new();
 }

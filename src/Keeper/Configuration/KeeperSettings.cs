@@ -16,7 +16,11 @@ public sealed record KeeperSettings(
     bool OracleEnabled,
     PlannerOptions Planner,
     DetectionOptions Detection,
-    Uri? WebSocketUrl = null);
+    Uri? WebSocketUrl = null)
+{
+    /// <summary>The oracle part; null when it does not run (see <see cref="OracleConfigOptions"/>).</summary>
+    public OracleSettings? Oracle { get; init; }
+}
 
 /// <summary>Bad configuration: one message per bad value. The CLI prints them and exits with code 2.</summary>
 public sealed class KeeperConfigurationException : Exception

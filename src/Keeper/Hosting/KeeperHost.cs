@@ -5,6 +5,7 @@ using CrossMargin.Keeper.Configuration;
 using CrossMargin.Keeper.Detection;
 using CrossMargin.Keeper.Execution;
 using CrossMargin.Keeper.Indexing;
+using CrossMargin.Keeper.Oracle;
 using CrossMargin.Keeper.Planning;
 using CrossMargin.Keeper.Rpc;
 using Microsoft.Extensions.Configuration;
@@ -68,12 +69,14 @@ public static partial class KeeperHost
         KeeperOptions options;
         KeeperSettings settings;
         PrivateKey key;
+        PrivateKey? oracleKey;
         try
         {
             builder = CreateBuilder(configArgs, overrides, configFile);
             options = BindOptions(builder.Configuration);
             settings = KeeperOptionsValidator.Validate(options);
             key = KeyLoader.Load(options, environment);
+            oracleKey = OracleKeyLoader.Load(options, settings, key.Address, environment);
         }
         catch (KeeperConfigurationException e)
         {
@@ -87,6 +90,7 @@ public static partial class KeeperHost
         }
 
         using var signer = new LocalTxSigner(key, ownsKey: true);
+        using var oracleSigner = oracleKey is null ? null : new LocalTxSigner(oracleKey, ownsKey: true);
         var rpcOptions = new ResilientRpcOptions();
         for (int i = 0; i < settings.RpcUrls.Count; i++) rpcOptions.Endpoints.Add(new RpcEndpointOptions { Name = $"rpc{i}", Url = settings.RpcUrls[i] });
         using var rpc = ResilientRpcClient.CreateHttp(rpcOptions);
@@ -106,7 +110,7 @@ public static partial class KeeperHost
             return StartFailed;
         }
 
-        Register(builder.Services, settings, eth, signer);
+        Register(builder.Services, settings, eth, signer, oracleSigner);
         IHost host = builder.Build();
         try
         {
@@ -121,8 +125,8 @@ public static partial class KeeperHost
         return 0;
     }
 
-    /// <summary>Registers the keeper's services for validated settings.</summary>
-    public static void Register(IServiceCollection services, KeeperSettings settings, IEthClient eth, ITxSigner signer)
+    /// <summary>Registers the keeper's services for validated settings (<paramref name="oracleSigner"/>: a separate oracle pusher key).</summary>
+    public static void Register(IServiceCollection services, KeeperSettings settings, IEthClient eth, ITxSigner signer, ITxSigner? oracleSigner = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(settings);
@@ -135,6 +139,7 @@ public static partial class KeeperHost
         services.AddSingleton(sp => new ChainIndexer(eth, indexerOptions));
         services.AddSingleton(sp => new FeeEstimator(eth, executionOptions.Fees));
         services.AddSingleton<ILiquidationPriceGate>(AlwaysAllowPriceGate.Instance); // the oracle part replaces it when enabled
+        services.AddOracle(settings, eth, oracleSigner);
         services.AddSingleton(sp => new LiquidationDetector(new EngineMarketReader(eth, settings.Engine, settings.OracleHub),
             sp.GetRequiredService<ChainIndexer>().Book, settings.Detection, sp.GetRequiredService<ILogger<LiquidationDetector>>()));
         services.AddSingleton(sp => new LiquidationPlanner(settings.Planner, signer.Address,
