@@ -22,7 +22,7 @@ public readonly record struct PriceGateStats(long Checks, long Blocked, long Unk
 /// </summary>
 /// <remarks>
 /// The planner asks once per position, so decisions are cached per oracle id for the same price, block and aggregator
-/// round; a block raises the <c>crossmargin.oracle.liquidation_blocked</c> alert once per asset and block, and the log
+/// round; a block raises the <c>crossmargin.oracle.liquidation_blocked</c> alert once per asset, block and reason, and the log
 /// records changes of the verdict only. Oracle ids that no asset maps to (markets the bot does not price) are allowed,
 /// with one warning per id, unless <c>blockUnknown</c> is set. Thread-safe.
 /// </remarks>
@@ -40,7 +40,7 @@ public sealed partial class AggregatorPriceGate : ILiquidationPriceGate
     private readonly HashSet<Hash32> _unknownLogged = [];
     private long _checks, _blocked, _unknown;
 
-    private sealed record Cached(ulong Block, UInt256 Price, DateTimeOffset? RoundTime, SanityDecision Decision);
+    private sealed record Cached(ulong Block, UInt256 Price, AggregatePrice? Round, SanityDecision Decision);
 
     /// <param name="aggregator">The oracle bot's aggregator (updated by its rounds).</param>
     /// <param name="assetsByOracleId">Hub oracle id to asset symbol.</param>
@@ -85,18 +85,20 @@ public sealed partial class AggregatorPriceGate : ILiquidationPriceGate
             if (first) LogUnknown(_logger, oracleId, _blockUnknown ? "blocked" : "not gated");
             return null;
         }
-        DateTimeOffset? round = _aggregator.Latest(asset)?.RoundTime;
+        AggregatePrice? round = _aggregator.Latest(asset); // a new record every round
         SanityDecision? previous;
         lock (_lock)
         {
-            if (_cache.TryGetValue(oracleId, out Cached? c) && c.Block == block && c.Price == price && c.RoundTime == round) return c.Decision;
+            if (_cache.TryGetValue(oracleId, out Cached? c) && c.Block == block && c.Price == price && ReferenceEquals(c.Round, round)) return c.Decision;
             _last.TryGetValue(asset, out previous);
         }
         SanityDecision decision = _sanity.Check(asset, price);
-        bool newBlock;
+        bool alert;
         lock (_lock)
         {
-            newBlock = !_cache.TryGetValue(oracleId, out Cached? c) || c.Block != block;
+            // one alert per asset and block (and again when the reason changes within the block)
+            alert = !_cache.TryGetValue(oracleId, out Cached? c) || c.Block != block
+                || !(c.Decision is SanityDecision.Blocked cb && decision is SanityDecision.Blocked nb && cb.Reason == nb.Reason);
             _cache[oracleId] = new Cached(block, price, round, decision);
             _last[asset] = decision;
         }
@@ -104,7 +106,7 @@ public sealed partial class AggregatorPriceGate : ILiquidationPriceGate
         if (decision is SanityDecision.Blocked b)
         {
             Interlocked.Increment(ref _blocked);
-            if (newBlock) _metrics.LiquidationBlocked(asset, b.Reason);
+            if (alert) _metrics.LiquidationBlocked(asset, b.Reason);
             if (previous is not SanityDecision.Blocked pb || pb.Reason != b.Reason) LogBlocked(_logger, asset, block, b.Reason, b.Detail);
         }
         else if (previous is SanityDecision.Blocked)
