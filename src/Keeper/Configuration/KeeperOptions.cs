@@ -1,4 +1,5 @@
 using CrossMargin.Keeper.Detection;
+using CrossMargin.Keeper.Monitoring;
 using CrossMargin.Keeper.Planning;
 
 namespace CrossMargin.Keeper.Configuration;
@@ -74,4 +75,7 @@ public sealed class KeeperOptions
 
     /// <summary>The oracle part ("Keeper:Oracle"): sources, gate and pusher; see <see cref="OracleConfigOptions"/>.</summary>
     public OracleConfigOptions Oracle { get; set; } = new();
+
+    /// <summary>/metrics, /healthz, /readyz and the readiness thresholds ("Keeper:Monitoring").</summary>
+    public MonitoringOptions Monitoring { get; set; } = new();
 }

@@ -63,6 +63,7 @@ public static class KeeperOptionsValidator
         options.Planner.MinProfit = minProfit;
         options.Planner.Validate(failures);
         options.Detection.Validate(failures);
+        var monitoring = (options.Monitoring ?? new()).Validate(failures);
 
         string nat = options.NativeOracle?.Trim() ?? "";
         if (nat.Length == 0) failures.Add("Keeper:NativeOracle: an oracle id or symbol is required.");
@@ -83,6 +84,7 @@ public static class KeeperOptionsValidator
         return new KeeperSettings(urls, chainId, engine, hub, deployBlock, journal, options.DryRun, options.OracleEnabled, options.Planner, options.Detection, ws)
         {
             Oracle = oracle,
+            Monitoring = monitoring,
         };
     }
 

@@ -3,6 +3,7 @@ using CrossMargin.Ethereum;
 using CrossMargin.Ethereum.Numerics;
 using CrossMargin.Ethereum.Rpc;
 using CrossMargin.Keeper.Indexing;
+using CrossMargin.Keeper.Monitoring;
 using CrossMargin.Risk;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -123,6 +124,8 @@ public sealed partial class LiquidationDetector
         // Reads are pinned to this block; when the indexer is already further (a backlog of notifications), to its head,
         // because the account states taken from the book are the head's.
         ulong at = ReadBlockFor(block);
+        Activity? tick = KeeperTracing.Start(KeeperTracing.PriceTick);
+        tick?.SetTag("block.number", at);
         UInt256[]? read = null;
         if (_prefetch is { } p && p.Block == block.Number && p.At == at)
         {
@@ -137,6 +140,7 @@ public sealed partial class LiquidationDetector
         }
         _prefetch = null;
         read ??= await _reader.ReadPricesAsync(_priceIds, at, cancellationToken).ConfigureAwait(false);
+        tick?.Dispose();
         UInt256[] prices = read.AsSpan(0, cfg.PriceSlotCount).ToArray();
         _nativePrice = read[^1];
         if (full || block.FundingChanged)

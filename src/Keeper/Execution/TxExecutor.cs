@@ -5,13 +5,15 @@ using CrossMargin.Ethereum.Contracts;
 using CrossMargin.Ethereum.Numerics;
 using CrossMargin.Ethereum.Rpc;
 using CrossMargin.Ethereum.Transactions;
+using CrossMargin.Keeper.Monitoring;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CrossMargin.Keeper.Execution;
 
 /// <summary>The result of <see cref="TxExecutor.SubmitAsync"/>.</summary>
-public sealed record SubmitResult(string IntentId, IntentState State, Hash32? TxHash, ulong? Nonce, string? Reason);
+/// <param name="SentTimestamp">Stopwatch timestamp of the moment the node's answer to the send arrived (0 when not sent).</param>
+public sealed record SubmitResult(string IntentId, IntentState State, Hash32? TxHash, ulong? Nonce, string? Reason, long SentTimestamp = 0);
 
 /// <summary>A nonce the executor is watching.</summary>
 public sealed record TrackedTransaction(ulong Nonce, string? IntentId, AttemptKind Kind, Hash32 LatestHash, int Attempts, ulong LastSentBlock, bool CancelRequested);
@@ -42,6 +44,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
     private ulong _chainId;
     private ulong _head;
     private BlockReads? _prefetched;
+    private bool _simulateUnsupported;
     private bool _started;
     private bool _disposed;
 
@@ -92,6 +95,9 @@ public sealed partial class TxExecutor : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>The journal every intent and transaction is written to.</summary>
+    public TxJournal Journal => _journal;
 
     /// <summary>The journaled intent with that id, or null.</summary>
     public ExecutionIntent? FindIntent(string intentId) => _journal.GetIntent(intentId)?.Intent;
@@ -145,11 +151,13 @@ public sealed partial class TxExecutor : IAsyncDisposable
             EnsureStarted();
             using var scope = _logger.BeginScope(new Dictionary<string, object> { ["IntentId"] = intent.Id, ["Call"] = call.Signature });
             _journal.RecordIntent(intent);
+            ObserveDetectedBlock(intent);
 
             if (_options.SimulateBeforeSend)
             {
                 try
                 {
+                    using var span = KeeperTracing.Start(KeeperTracing.Simulate);
                     var request = call.ToCallRequest(Sender) with { Gas = gasLimit };
                     await _eth.CallAsync(request, BlockTag.Latest, cancellationToken).ConfigureAwait(false);
                 }
@@ -210,6 +218,48 @@ public sealed partial class TxExecutor : IAsyncDisposable
     }
 
     /// <summary>Reads of one block queued in a shared batch: the sender's mined nonce and the receipts of every attempt in flight.</summary>
+    /// <summary>
+    /// Simulates the submissions in order in one simulated block (eth_simulateV1): each sees the state the previous ones
+    /// leave, as our transactions with consecutive nonces would in one block, and reports its gas, which becomes the gas
+    /// limit (plus a margin covering refunds, never above the planned limit: blocks are packed by gas limit). False when
+    /// the node does not offer eth_simulateV1 (or it failed): the caller falls back to eth_call.
+    /// </summary>
+    private async Task<bool> SimulateInOrderAsync(IRpcClient rpc, IReadOnlyList<Submission> items, SubmitResult?[] results, ulong[] gasLimits,
+        CancellationToken cancellationToken)
+    {
+        SimulatedCall[] simulated;
+        try
+        {
+            simulated = await rpc.RequestAsync(SimulateRequests.SimulateBlock(
+                [.. items.Select(i => i.Call.ToCallRequest(Sender) with { Gas = i.GasLimit })], BlockTag.Latest), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (ex.Code is -32601 or -32602 or -32600)
+        {
+            _simulateUnsupported = true;
+            LogSimulateUnsupported(_logger, ex.RpcMessage);
+            return false;
+        }
+        catch (RpcClientException ex)
+        {
+            _metrics.Error("simulate");
+            LogStepFailed(_logger, "simulate", 0, ex.Message);
+            return false;
+        }
+        for (int k = 0; k < items.Count; k++)
+        {
+            SimulatedCall c = simulated[k];
+            if (!c.Success)
+            {
+                results[k] = Skip(items[k].Intent, "simulation reverted: " + AbiRevert.Decode(c.RevertData, _abi).ToString()
+                    + (c.Error is { } e ? $" ({e})" : ""));
+                continue;
+            }
+            ulong limit = checked(c.GasUsed + (c.GasUsed * (ulong)_options.GasEstimateMarginBps / 10_000UL) + 20_000UL);
+            if (limit < gasLimits[k]) gasLimits[k] = limit;
+        }
+        return true;
+    }
+
     private sealed record BlockReads(ulong Block, Task<ulong> Nonce, Dictionary<Hash32, Task<TransactionReceipt?>> Receipts);
 
     /// <summary>
@@ -240,6 +290,14 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
     }
 
+    /// <summary>Where the time of one <see cref="SubmitBatchAsync"/> went (milliseconds).</summary>
+    public readonly record struct SubmitTimings(int Items, int Sent, double SimulateMs, double SignMs, double JournalMs, double SendMs);
+
+    /// <summary>Phases of the last <see cref="SubmitBatchAsync"/> (for benchmarks and diagnostics).</summary>
+    public SubmitTimings? LastSubmitTimings { get; private set; }
+
+    private static double Ms(long from, long to) => (to - from) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
+
     /// <summary>One transaction to submit with <see cref="SubmitBatchAsync"/>.</summary>
     public sealed record Submission(ExecutionIntent Intent, ContractTx Call, ulong GasLimit, UInt256 OpportunityValue);
 
@@ -252,7 +310,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(items);
         if (items.Count == 0) return [];
-        if (_eth.Rpc is not { } rpc || items.Count == 1)
+        if (_eth.Rpc is not { } rpc)
         {
             var one = new List<SubmitResult>(items.Count);
             foreach (var i in items) one.Add(await SubmitAsync(i.Intent, i.Call, i.GasLimit, i.OpportunityValue, cancellationToken).ConfigureAwait(false));
@@ -263,14 +321,22 @@ public sealed partial class TxExecutor : IAsyncDisposable
         {
             EnsureStarted();
             var results = new SubmitResult?[items.Count];
-            foreach (var i in items) _journal.RecordIntent(i.Intent);
+            foreach (var i in items)
+            {
+                _journal.RecordIntent(i.Intent);
+                ObserveDetectedBlock(i.Intent);
+            }
 
-            if (_options.SimulateBeforeSend)
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            ulong[] gasLimits = [.. items.Select(i => i.GasLimit)];
+            if (_options.SimulateBeforeSend && !(_options.EstimateGasLimit && !_simulateUnsupported
+                && await SimulateInOrderAsync(rpc, items, results, gasLimits, cancellationToken).ConfigureAwait(false)))
             {
                 var sim = rpc.StartBatch();
-                var calls = items.Select(i => sim.Add(EthRequests.Call(i.Call.ToCallRequest(Sender) with { Gas = i.GasLimit }, BlockTag.Latest))).ToArray();
+                Task<byte[]>[] calls = [.. items.Select(i => sim.Add(EthRequests.Call(i.Call.ToCallRequest(Sender) with { Gas = i.GasLimit }, BlockTag.Latest)))];
                 try
                 {
+                    using var span = KeeperTracing.Start(KeeperTracing.Simulate);
                     await sim.SendAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (RpcClientException)
@@ -279,6 +345,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
                 }
                 for (int k = 0; k < items.Count; k++)
                 {
+                    if (results[k] is not null) continue;
                     try
                     {
                         await calls[k].ConfigureAwait(false);
@@ -313,7 +380,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             {
                 if (results[k] is not null) continue;
                 var item = items[k];
-                UInt256 cap = FeeBump.AffordableMaxFee(item.OpportunityValue, _options.MaxFeeShareOfValueBps, item.GasLimit, _options.Fees.MaxFeeCap);
+                UInt256 cap = FeeBump.AffordableMaxFee(item.OpportunityValue, _options.MaxFeeShareOfValueBps, gasLimits[k], _options.Fees.MaxFeeCap);
                 UInt256 maxFee = estimate.MaxFeePerGas > cap ? cap : estimate.MaxFeePerGas;
                 UInt256 tip = estimate.MaxPriorityFeePerGas > maxFee ? maxFee : estimate.MaxPriorityFeePerGas;
                 if (maxFee < estimate.NextBaseFee)
@@ -322,11 +389,13 @@ public sealed partial class TxExecutor : IAsyncDisposable
                     continue;
                 }
                 var lease = _nonces.Reserve(Sender);
-                unsigned.Add((k, UnsignedTransaction.Eip1559(_chainId, lease.Nonce, tip, maxFee, item.GasLimit, item.Call.To, item.Call.Value, item.Call.Data), lease));
+                unsigned.Add((k, UnsignedTransaction.Eip1559(_chainId, lease.Nonce, tip, maxFee, gasLimits[k], item.Call.To, item.Call.Value, item.Call.Data), lease));
             }
+            long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
             var signed = new SignedTransaction[unsigned.Count];
             try
             {
+                using var span = KeeperTracing.Start(KeeperTracing.Sign);
                 if (unsigned.Count > 1)
                 {
                     await Parallel.ForAsync(0, unsigned.Count, cancellationToken,
@@ -343,41 +412,50 @@ public sealed partial class TxExecutor : IAsyncDisposable
                 for (int j = unsigned.Count - 1; j >= 0; j--) unsigned[j].Lease.Release();
                 throw;
             }
+            long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
             var pending = new List<(int Index, TxAttempt Attempt, NonceLease Lease)>();
+            var attempts = new TxAttempt[unsigned.Count];
+            for (int j = 0; j < unsigned.Count; j++)
+            {
+                var (k, tx, _) = unsigned[j];
+                var now = _time.GetUtcNow();
+                attempts[j] = new TxAttempt
+                {
+                    Hash = signed[j].Hash,
+                    IntentId = items[k].Intent.Id,
+                    Sender = Sender,
+                    Nonce = tx.Nonce,
+                    Kind = AttemptKind.Original,
+                    Raw = signed[j].ToArray(),
+                    MaxFeePerGas = tx.MaxFeePerGas,
+                    MaxPriorityFeePerGas = tx.MaxPriorityFeePerGas,
+                    GasLimit = tx.GasLimit,
+                    Value = tx.Value,
+                    State = AttemptState.Signed,
+                    CreatedAt = now,
+                    UpdatedAt = now,
+                    SentBlock = _head,
+                };
+            }
+            try
+            {
+                // all or nothing, one commit: nothing is sent unless every attempt is journaled
+                _journal.RunInTransaction(() =>
+                {
+                    foreach (TxAttempt attempt in attempts) _journal.RecordAttempt(attempt);
+                });
+            }
+            catch
+            {
+                for (int j = unsigned.Count - 1; j >= 0; j--) unsigned[j].Lease.Release();
+                throw;
+            }
             try
             {
                 for (int j = 0; j < unsigned.Count; j++)
                 {
-                    var (k, tx, lease) = unsigned[j];
-                    var now = _time.GetUtcNow();
-                    var attempt = new TxAttempt
-                    {
-                        Hash = signed[j].Hash,
-                        IntentId = items[k].Intent.Id,
-                        Sender = Sender,
-                        Nonce = tx.Nonce,
-                        Kind = AttemptKind.Original,
-                        Raw = signed[j].ToArray(),
-                        MaxFeePerGas = tx.MaxFeePerGas,
-                        MaxPriorityFeePerGas = tx.MaxPriorityFeePerGas,
-                        GasLimit = tx.GasLimit,
-                        Value = tx.Value,
-                        State = AttemptState.Signed,
-                        CreatedAt = now,
-                        UpdatedAt = now,
-                        SentBlock = _head,
-                    };
-                    try
-                    {
-                        _journal.RecordAttempt(attempt);
-                    }
-                    catch
-                    {
-                        for (int r = unsigned.Count - 1; r >= j; r--) unsigned[r].Lease.Release();
-                        throw;
-                    }
-                    lease.Commit();
-                    pending.Add((k, attempt, lease));
+                    unsigned[j].Lease.Commit();
+                    pending.Add((unsigned[j].Index, attempts[j], unsigned[j].Lease));
                 }
             }
             finally
@@ -386,7 +464,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
                 foreach (var (k, attempt, _) in pending)
                 {
                     var item = items[k];
-                    _tracked[attempt.Nonce] = new Tracked(attempt.Nonce, item.Intent.Id, AttemptKind.Original, item.OpportunityValue, item.GasLimit, [attempt])
+                    _tracked[attempt.Nonce] = new Tracked(attempt.Nonce, item.Intent.Id, AttemptKind.Original, item.OpportunityValue, attempt.GasLimit, [attempt])
                     {
                         Call = item.Call,
                         LastSentBlock = _head,
@@ -394,16 +472,19 @@ public sealed partial class TxExecutor : IAsyncDisposable
                 }
             }
 
+            long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
             var send = rpc.StartBatch();
             var sends = pending.Select(p => send.Add(EthRequests.SendRawTransaction(p.Attempt.Raw))).ToArray();
             try
             {
+                using var span = KeeperTracing.Start(KeeperTracing.Send);
                 await send.SendAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (RpcClientException)
             {
                 // each send carries the error; handled below
             }
+            long answered = System.Diagnostics.Stopwatch.GetTimestamp();
             bool resync = false;
             for (int j = 0; j < pending.Count; j++)
             {
@@ -416,7 +497,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
                     if (result == SendResult.Accepted) tracked.Attempts[0] = attempt with { State = AttemptState.Sent, SentAt = _time.GetUtcNow() };
                     _journal.UpdateIntent(item.Intent.Id, IntentState.Sent);
                     Publish(new ExecutionOutcome(ExecutionOutcomeKind.Sent, item.Intent.Id, attempt.Hash, attempt.Nonce, _time.GetUtcNow()));
-                    results[k] = new SubmitResult(item.Intent.Id, IntentState.Sent, attempt.Hash, attempt.Nonce, null);
+                    results[k] = new SubmitResult(item.Intent.Id, IntentState.Sent, attempt.Hash, attempt.Nonce, null, answered);
                 }
                 else
                 {
@@ -428,6 +509,8 @@ public sealed partial class TxExecutor : IAsyncDisposable
                 }
             }
             if (resync) await ResyncAsync(cancellationToken).ConfigureAwait(false);
+            long t4 = System.Diagnostics.Stopwatch.GetTimestamp();
+            LastSubmitTimings = new SubmitTimings(items.Count, pending.Count, Ms(t0, t1), Ms(t1, t2), Ms(t2, t3), Ms(t3, t4));
             return results!;
         }
         catch (TxJournalException)
@@ -675,6 +758,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         SignedTransaction signed;
         try
         {
+            using var span = KeeperTracing.Start(KeeperTracing.Sign);
             signed = await _signer.SignAsync(tx, ct).ConfigureAwait(false);
         }
         catch
@@ -729,8 +813,9 @@ public sealed partial class TxExecutor : IAsyncDisposable
         return (attempt, result);
     }
 
-    private Task<(SendResult Result, string? Error)> BroadcastAsync(TxAttempt attempt, CancellationToken ct)
+    private async Task<(SendResult Result, string? Error)> BroadcastAsync(TxAttempt attempt, CancellationToken ct)
     {
+        using var span = KeeperTracing.Start(KeeperTracing.Send);
         Task<Hash32> sending;
         try
         {
@@ -740,7 +825,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         {
             sending = Task.FromException<Hash32>(e); // a client that throws instead of returning a faulted task
         }
-        return CompleteBroadcastAsync(attempt, sending);
+        return await CompleteBroadcastAsync(attempt, sending).ConfigureAwait(false);
     }
 
     /// <summary>Journals the outcome of an eth_sendRawTransaction of <paramref name="attempt"/>.</summary>
@@ -801,6 +886,15 @@ public sealed partial class TxExecutor : IAsyncDisposable
         return new SubmitResult(intent.Id, IntentState.Failed, null, null, reason);
     }
 
+    /// <summary>
+    /// The chain has reached the block an intent was detected at, even when the caller reports blocks late (coalesced
+    /// blocks, or the first block after a restart): the head moves there, so replacement timing counts from it.
+    /// </summary>
+    private void ObserveDetectedBlock(ExecutionIntent intent)
+    {
+        if (intent.DetectedBlock > _head) _head = intent.DetectedBlock;
+    }
+
     private void Publish(ExecutionOutcome outcome)
     {
         _metrics.Outcome(outcome);
@@ -859,6 +953,9 @@ public sealed partial class TxExecutor : IAsyncDisposable
 
     [LoggerMessage(EventId = 1309, Level = LogLevel.Information, Message = "Intent {IntentId}: cancelling nonce {Nonce}: {Reason}")]
     private static partial void LogCancelRequested(ILogger logger, string intentId, ulong nonce, string reason);
+
+    [LoggerMessage(EventId = 2390, Level = LogLevel.Warning, Message = "The node does not offer eth_simulateV1 ({Reason}); simulating with eth_call and the planned gas limits")]
+    private static partial void LogSimulateUnsupported(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 1310, Level = LogLevel.Warning, Message = "Nonce gap {Nonce} filled with self-transfer {Hash}")]
     private static partial void LogGapFilled(ILogger logger, ulong nonce, Hash32 hash);

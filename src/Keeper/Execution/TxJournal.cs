@@ -285,6 +285,54 @@ public sealed partial class TxJournal : IDisposable
 
     private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
+    /// <summary>
+    /// Runs <paramref name="body"/>'s writes as one SQLite transaction (one commit for many records: the executor
+    /// journals a block's transactions this way before sending them). Nested calls join the outer transaction.
+    /// </summary>
+    public void RunInTransaction(Action body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        lock (_lock)
+        {
+            if (_tx is not null)
+            {
+                body();
+                return;
+            }
+            try
+            {
+                _tx = _db.BeginTransaction();
+            }
+            catch (SqliteException ex)
+            {
+                _tx = null;
+                throw new TxJournalException(TxJournalError.WriteFailed, $"Journal write failed: {ex.Message}", ex);
+            }
+            try
+            {
+                body();
+                _tx.Commit();
+            }
+            catch (SqliteException ex)
+            {
+                _tx.Rollback();
+                throw new TxJournalException(TxJournalError.WriteFailed, $"Journal write failed: {ex.Message}", ex);
+            }
+            catch
+            {
+                _tx.Rollback();
+                throw;
+            }
+            finally
+            {
+                _tx.Dispose();
+                _tx = null;
+            }
+        }
+    }
+
+    private SqliteTransaction? _tx;
+
     private int Write(string sql, Action<SqliteParameterCollection> bind)
     {
         lock (_lock)
@@ -292,6 +340,7 @@ public sealed partial class TxJournal : IDisposable
             try
             {
                 using var cmd = _db.CreateCommand();
+                cmd.Transaction = _tx;
                 cmd.CommandText = sql;
                 bind(cmd.Parameters);
                 return cmd.ExecuteNonQuery();
@@ -311,6 +360,7 @@ public sealed partial class TxJournal : IDisposable
             try
             {
                 using var cmd = _db.CreateCommand();
+                cmd.Transaction = _tx;
                 cmd.CommandText = sql;
                 bind?.Invoke(cmd.Parameters);
                 using var reader = cmd.ExecuteReader();

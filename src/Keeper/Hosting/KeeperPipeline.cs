@@ -7,6 +7,7 @@ using CrossMargin.Ethereum.Rpc;
 using CrossMargin.Keeper.Detection;
 using CrossMargin.Keeper.Execution;
 using CrossMargin.Keeper.Indexing;
+using CrossMargin.Keeper.Monitoring;
 using CrossMargin.Keeper.Planning;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -38,6 +39,7 @@ public sealed partial class KeeperPipeline
     private readonly TxExecutor? _executor;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly KeeperMetrics? _metrics;
     private readonly List<TimeSpan> _latencies = [];
     private readonly Dictionary<string, int> _requestsByIntent = new(StringComparer.Ordinal);
     private readonly List<(int Requests, ulong GasUsed)> _gas = [];
@@ -46,9 +48,10 @@ public sealed partial class KeeperPipeline
     private int _lastLiquidatable;
 
     /// <param name="executor">Sends transactions; null = dry run (plans are simulated with eth_call, nothing is sent).</param>
+    /// <param name="metrics">Metrics and readiness state (optional).</param>
     public KeeperPipeline(ChainIndexer indexer, LiquidationDetector detector, LiquidationPlanner planner, IEthClient eth, Address engine,
         FeeEstimator fees, TxExecutor? executor, InFlightTracker? inFlight = null, ILogger<KeeperPipeline>? logger = null, TimeProvider? timeProvider = null,
-        bool sellCollateral = true)
+        bool sellCollateral = true, KeeperMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(indexer);
         ArgumentNullException.ThrowIfNull(detector);
@@ -65,6 +68,7 @@ public sealed partial class KeeperPipeline
         InFlight = inFlight ?? new InFlightTracker();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
+        _metrics = metrics;
         _collateral = new CollateralState(new CollateralPlanner(planner.Options, planner.Liquidator, planner.Gate)) { Enabled = sellCollateral };
     }
 
@@ -74,6 +78,7 @@ public sealed partial class KeeperPipeline
         public bool Enabled { get; init; }
         public bool Approved { get; set; }
         public bool Expected { get; set; }
+        public bool StartChecked { get; set; }
         public string? ApproveIntent { get; set; }
     }
 
@@ -147,6 +152,7 @@ public sealed partial class KeeperPipeline
         catch (Exception ex)
         {
             Interlocked.Increment(ref _failures);
+            _metrics?.BlockFailed();
             LogBlockFailed(_logger, block.Number, ex.GetType().Name, ex.Message);
             return null;
         }
@@ -156,6 +162,7 @@ public sealed partial class KeeperPipeline
     public async Task<BlockReport> ProcessBlockAsync(BlockProcessed block, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(block);
+        using var blockSpan = KeeperTracing.StartBlock(block.Number);
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["Block"] = block.Number });
         Interlocked.Increment(ref _blocks);
         DrainOutcomes();
@@ -163,10 +170,26 @@ public sealed partial class KeeperPipeline
         if (resyncs != Interlocked.Exchange(ref _resyncs, resyncs)) _detector.RequestFullReload();
 
         Task<UInt256>? balance = await PrefetchAsync(block, cancellationToken).ConfigureAwait(false);
+        if (_executor is not null)
+        {
+            // settle what was mined (receipts came with the block's reads) before planning: accounts our mined transactions
+            // liquidated leave the in-flight set and can be planned again in this block
+            await _executor.OnNewBlockAsync(block.Number, cancellationToken).ConfigureAwait(false);
+            DrainOutcomes();
+        }
         // detection-to-send latency runs from here: the block's data is in hand
         long started = Stopwatch.GetTimestamp();
+        Activity? detectSpan = KeeperTracing.Start(KeeperTracing.Detect);
         DetectionResult detection = await _detector.ProcessAsync(block, cancellationToken).ConfigureAwait(false);
+        detectSpan?.Dispose();
+        _metrics?.Detection(_indexer.Book.AccountCount, detection.Liquidatable.Count, detection.Recomputed, Stopwatch.GetElapsedTime(started));
         _lastLiquidatable = detection.Liquidatable.Count;
+        if (_collateral.Enabled && _executor is not null && !_collateral.StartChecked)
+        {
+            _collateral.StartChecked = true;
+            // value for the fee cap: a generous share of a typical sale's reward (the approval is a one-off)
+            await EnsureAllowanceAsync(detection.Block, UInt256.Zero, new UInt256(10_000_000_000_000_000UL), cancellationToken).ConfigureAwait(false);
+        }
         foreach (LiquidationCandidate c in detection.Liquidatable) Sends.SeenLiquidatable(c.Account, detection.Block);
         var latencies = new List<TimeSpan>();
         int planned = 0, sent = 0, skipped = 0;
@@ -176,36 +199,45 @@ public sealed partial class KeeperPipeline
             FeeEstimate fee = await _fees.EstimateAtAsync(block.Number, cancellationToken).ConfigureAwait(false);
             UInt256 expected = checked(fee.NextBaseFee + fee.MaxPriorityFeePerGas);
             var gas = new GasQuote(expected < fee.MaxFeePerGas ? expected : fee.MaxFeePerGas, detection.NativePrice);
+            Activity? planSpan = KeeperTracing.Start(KeeperTracing.Plan);
             LiquidationPlan plan = _planner.Plan(detection, _detector.StateOf, gas, InFlight, _detector.Config!.SlotOracles,
                 _indexer.Book.VaultCash, _indexer.Book.InsuranceFund);
+            planSpan?.Dispose();
             planned = plan.RequestCount;
             skipped = plan.Skipped.Count;
-            LogPlanned(_logger, block.Number, detection.Liquidatable.Count, plan.Batches.Count, plan.RequestCount, plan.Skipped.Count);
+            LogPlanned(_logger, detection.Block, detection.Liquidatable.Count, plan.Batches.Count, plan.RequestCount, plan.Skipped.Count);
             foreach (LiquidationBatch batch in plan.Batches)
             {
-                if (await QueueBatchAsync(block.Number, batch, outbox, cancellationToken).ConfigureAwait(false)) sent++;
+                if (await QueueBatchAsync(detection.Block, batch, outbox, cancellationToken).ConfigureAwait(false)) sent++;
             }
             if (_collateral.Enabled)
             {
-                sent += await QueueCollateralSalesAsync(detection, gas, balance, outbox, cancellationToken).ConfigureAwait(false);
+                ulong left = _planner.Options.BlockGasBudget > plan.EstimatedGas ? _planner.Options.BlockGasBudget - plan.EstimatedGas : 0;
+                sent += await QueueCollateralSalesAsync(detection, gas, balance, left, outbox, cancellationToken).ConfigureAwait(false);
             }
         }
         TimeSpan planning = Stopwatch.GetElapsedTime(started);
-        sent += await FlushAsync(outbox, started, cancellationToken).ConfigureAwait(false);
+        sent += await FlushAsync(outbox, started, latencies, cancellationToken).ConfigureAwait(false);
         if (sent > 0)
         {
             double totalMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             LogTimings(_logger, block.Number, sent, planning.TotalMilliseconds, totalMs);
-            TimeSpan latency = Stopwatch.GetElapsedTime(started);
-            for (int i = 0; i < sent; i++) latencies.Add(latency);
+            if (_executor is null)
+            {
+                // dry run: detection to the end of the simulations
+                TimeSpan latency = Stopwatch.GetElapsedTime(started);
+                for (int i = 0; i < sent; i++) latencies.Add(latency);
+            }
             lock (_latencies) _latencies.AddRange(latencies);
+            foreach (TimeSpan l in latencies) _metrics?.DetectionToSend(l);
         }
         if (_executor is not null)
         {
-            await _executor.OnNewBlockAsync(block.Number, cancellationToken).ConfigureAwait(false);
             DrainOutcomes();
-            await CancelGoneAsync(detection, cancellationToken).ConfigureAwait(false);
+            await CancelGoneAsync(detection, block.ChangedAccounts, cancellationToken).ConfigureAwait(false);
+            _metrics?.PendingTransactions(_executor.InFlight.Count);
         }
+        _metrics?.BlockProcessed(block.Number);
         return new BlockReport(block.Number, detection.Liquidatable.Count, planned, sent, skipped, latencies);
     }
 
@@ -254,9 +286,10 @@ public sealed partial class KeeperPipeline
     private sealed record Outgoing(TxExecutor.Submission Submission, Action<SubmitResult> OnResult, IReadOnlyList<Address> Accounts, int Requests, UInt256 Reward);
 
     /// <summary>Sends everything queued for the block through the executor (simulations in one batch, sends in another).</summary>
-    private async Task<int> FlushAsync(List<Outgoing> outbox, long started, CancellationToken cancellationToken)
+    private async Task<int> FlushAsync(List<Outgoing> outbox, long started, List<TimeSpan> latencies, CancellationToken cancellationToken)
     {
         if (_executor is null || outbox.Count == 0) return 0;
+        using Activity? span = KeeperTracing.StartSubmit(outbox.Count);
         IReadOnlyList<SubmitResult> results;
         try
         {
@@ -267,7 +300,8 @@ public sealed partial class KeeperPipeline
             foreach (var o in outbox) InFlight.Release(o.Submission.Intent.Id);
             throw;
         }
-        TimeSpan latency = Stopwatch.GetElapsedTime(started);
+        long flushed = Stopwatch.GetTimestamp();
+        DateTimeOffset sentAt = _time.GetUtcNow();
         int sent = 0;
         for (int i = 0; i < outbox.Count; i++)
         {
@@ -277,7 +311,13 @@ public sealed partial class KeeperPipeline
             {
                 sent++;
                 ExecutionIntent intent = o.Submission.Intent;
-                Sends.Sent(new SentTransaction(intent.Id, intent.Kind, results[i].TxHash, intent.DetectedBlock, o.Accounts, o.Requests, o.Reward, latency));
+                // detection to the node's answer to the send (journal bookkeeping after it is not counted)
+                TimeSpan latency = Stopwatch.GetElapsedTime(started, results[i].SentTimestamp != 0 ? results[i].SentTimestamp : flushed);
+                latencies.Add(latency);
+                Sends.Sent(new SentTransaction(intent.Id, intent.Kind, results[i].TxHash, intent.DetectedBlock, o.Accounts, o.Requests, o.Reward, latency)
+                {
+                    SentAt = sentAt,
+                });
             }
             else
             {
@@ -322,6 +362,7 @@ public sealed partial class KeeperPipeline
             Interlocked.Increment(ref _batches);
             Interlocked.Add(ref _requests, requests.Length);
             lock (_gas) _requestsByIntent[intent.Id] = requests.Length;
+            _metrics?.LiquidationSent(intent.Id, requests.Length);
             LogSent(_logger, intent.Id, result.TxHash, requests.Length, batch.Reward, batch.GasCost);
         }, [.. batch.Accounts.Select(p => p.Account)], requests.Length, batch.Reward));
         return false; // counted when flushed
@@ -332,8 +373,8 @@ public sealed partial class KeeperPipeline
     /// settlement token: its balance caps the sales, and the engine's allowance is set once (an approve transaction; the
     /// sales that simulate before it is mined are skipped and planned again next block).
     /// </summary>
-    private async Task<int> QueueCollateralSalesAsync(DetectionResult detection, GasQuote gas, Task<UInt256>? prefetchedBalance, List<Outgoing> outbox,
-        CancellationToken cancellationToken)
+    private async Task<int> QueueCollateralSalesAsync(DetectionResult detection, GasQuote gas, Task<UInt256>? prefetchedBalance, ulong gasLeft,
+        List<Outgoing> outbox, CancellationToken cancellationToken)
     {
         var config = _detector.Config!;
         bool any = false;
@@ -355,7 +396,7 @@ public sealed partial class KeeperPipeline
                 ? prefetchedBalance.Result
                 : await _eth.CallAsync(settlement.BalanceOf(_planner.Liquidator), BlockTag.Latest, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
-        CollateralPlan plan = _collateral.Planner.Plan(detection, _detector.StateOf, gas, budget, InFlight, config.SlotOracles);
+        CollateralPlan plan = _collateral.Planner.Plan(detection, _detector.StateOf, gas, budget, InFlight, config.SlotOracles, gasLeft);
         if (plan.Sales.Count == 0)
         {
             if (plan.Skipped.Count > 0) LogCollateralSkipped(_logger, detection.Block, plan.Skipped.Count, plan.Skipped[0].Reason, plan.Skipped[0].Detail ?? "");
@@ -363,26 +404,8 @@ public sealed partial class KeeperPipeline
         }
         if (_executor is not null && !_collateral.Approved)
         {
-            UInt256 allowance = await _eth.CallAsync(settlement.Allowance(_planner.Liquidator, _engine.Address), BlockTag.Latest, cancellationToken: cancellationToken)
-                .ConfigureAwait(false);
-            if (allowance >= plan.TotalPayment && allowance >= (UInt256.MaxValue >> 1))
-            {
-                _collateral.Approved = true;
-            }
-            else if (_collateral.ApproveIntent is null || !_executor.InFlight.Any(t => t.IntentId == _collateral.ApproveIntent))
-            {
-                UInt256 value = gas.ToWei(plan.Sales.Aggregate(UInt256.Zero, (s, x) => checked(s + x.Reward)));
-                var approve = new ExecutionIntent(Guid.NewGuid().ToString("N"), "approve", [], value, _time.GetUtcNow(), detection.Block);
-                SubmitResult r = await _executor.SubmitAsync(approve, settlement.Approve(_engine.Address, UInt256.MaxValue), 100_000, value, cancellationToken)
-                    .ConfigureAwait(false);
-                _collateral.ApproveIntent = r.State == IntentState.Sent ? approve.Id : null;
-                LogApprove(_logger, r.State, r.TxHash, r.Reason ?? "");
-                return 0;
-            }
-            else
-            {
-                return 0; // the approval is still pending
-            }
+            UInt256 value = gas.ToWei(plan.Sales.Aggregate(UInt256.Zero, (s, x) => checked(s + x.Reward)));
+            if (!await EnsureAllowanceAsync(detection.Block, plan.TotalPayment, value, cancellationToken).ConfigureAwait(false)) return 0;
         }
         int simulated = 0;
         foreach (CollateralSale sale in plan.Sales)
@@ -415,10 +438,36 @@ public sealed partial class KeeperPipeline
                     return;
                 }
                 Interlocked.Increment(ref _collateralSales);
+                _metrics?.CollateralSaleSent(intent.Id);
                 LogCollateralSent(_logger, intent.Id, result.TxHash, sale.Account, sale.AssetId, sale.Amount, sale.Payment, sale.Reward);
             }, [sale.Account], 1, sale.Reward));
         }
         return simulated;
+    }
+
+    /// <summary>
+    /// True when the engine may pull <paramref name="needed"/> settlement tokens from the keeper. Otherwise sends (once) an
+    /// approve for the maximum and returns false: sales wait for it to be mined.
+    /// </summary>
+    private async Task<bool> EnsureAllowanceAsync(ulong block, UInt256 needed, UInt256 value, CancellationToken cancellationToken)
+    {
+        if (_collateral.Approved) return true;
+        if (_executor is null || _detector.Config?.AssetTokens is not { Count: > 0 } tokens) return false;
+        var settlement = new MockERC20(tokens[0]);
+        UInt256 allowance = await _eth.CallAsync(settlement.Allowance(_planner.Liquidator, _engine.Address), BlockTag.Latest, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        if (allowance >= needed && allowance >= (UInt256.MaxValue >> 1))
+        {
+            _collateral.Approved = true;
+            return true;
+        }
+        if (_collateral.ApproveIntent is not null && _executor.InFlight.Any(t => t.IntentId == _collateral.ApproveIntent)) return false; // pending
+        var approve = new ExecutionIntent(Guid.NewGuid().ToString("N"), "approve", [], value, _time.GetUtcNow(), block);
+        SubmitResult r = await _executor.SubmitAsync(approve, settlement.Approve(_engine.Address, UInt256.MaxValue), 100_000, value, cancellationToken)
+            .ConfigureAwait(false);
+        _collateral.ApproveIntent = r.State == IntentState.Sent ? approve.Id : null;
+        LogApprove(_logger, r.State, r.TxHash, r.Reason ?? "");
+        return false;
     }
 
     /// <summary>
@@ -446,17 +495,30 @@ public sealed partial class KeeperPipeline
     /// liquidated by someone else): their transaction was not mined by then (receipts are settled first), so it could
     /// only be skipped or revert. A cancellation is a 0-value self-transfer with the same nonce.
     /// </summary>
-    private async Task CancelGoneAsync(DetectionResult detection, CancellationToken cancellationToken)
+    private async Task CancelGoneAsync(DetectionResult detection, IReadOnlyList<Address> changed, CancellationToken cancellationToken)
     {
         if (_executor is null || InFlight.IntentCount == 0) return;
-        var liquidatable = new HashSet<Address>(detection.Liquidatable.Select(c => c.Account));
+        // a batchLiquidate is still useful for accounts with positions below maintenance; a collateral sale for accounts
+        // without positions and negative equity (an account can move from the first set to the second)
+        var positions = new HashSet<Address>(detection.Liquidatable.Where(c => !c.Health.MaintenanceMargin.IsZero).Select(c => c.Account));
+        var collateral = new HashSet<Address>(detection.Liquidatable
+            .Where(c => _detector.StateOf(c.Account) is { } s && CollateralPlanner.NeedsCollateralSale(s, c.Health)).Select(c => c.Account));
         foreach ((string id, IReadOnlyList<Address> accounts) in InFlight.Intents())
         {
-            if (accounts.Any(liquidatable.Contains)) continue;
+            HashSet<Address> useful = _executor.FindIntent(id)?.Kind == "collateral" ? collateral : positions;
+            if (accounts.Any(useful.Contains)) continue;
             if (await _executor.CancelAsync(id, $"opportunity gone at block {detection.Block}", cancellationToken).ConfigureAwait(false))
             {
                 Interlocked.Increment(ref _cancelled);
                 LogCancelling(_logger, id, detection.Block, accounts.Count);
+                // changed on chain while our transaction waited: someone else's transaction took the opportunity
+                var lost = accounts.Where(changed.Contains).ToList();
+                if (lost.Count > 0)
+                {
+                    var now = _time.GetUtcNow();
+                    _executor.Journal.RecordObservations(lost.Select(a =>
+                        new JournalObservation(now, detection.Block, ObservationKinds.LiquidationLost, a.ToString(), "")));
+                }
             }
         }
     }
@@ -468,6 +530,14 @@ public sealed partial class KeeperPipeline
         {
             InFlight.Observe(outcome);
             Sends.Observe(outcome);
+            _metrics?.Outcome(outcome);
+            if (outcome.Kind == ExecutionOutcomeKind.Included && outcome.IntentId is { } won
+                && Sends.Find(won) is { } sentTx)
+            {
+                string hash = outcome.TxHash?.ToString() ?? "";
+                _executor.Journal.RecordObservations(sentTx.Accounts.Select(a =>
+                    new JournalObservation(outcome.At, outcome.BlockNumber, ObservationKinds.LiquidationWon, a.ToString(), hash)));
+            }
             if (outcome.Kind == ExecutionOutcomeKind.Included) Interlocked.Increment(ref _included);
             if (outcome.IntentId is { } id && InFlightTracker.IsFinal(outcome.Kind))
             {

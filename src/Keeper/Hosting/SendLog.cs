@@ -12,6 +12,12 @@ namespace CrossMargin.Keeper.Hosting;
 public sealed record SentTransaction(string IntentId, string Kind, Hash32? TxHash, ulong DetectedBlock, IReadOnlyList<Address> Accounts, int Requests,
     UInt256 ExpectedReward, TimeSpan Latency)
 {
+    /// <summary>When the node accepted it.</summary>
+    public DateTimeOffset SentAt { get; init; }
+
+    /// <summary>When its receipt was processed (included only).</summary>
+    public DateTimeOffset? IncludedAt { get; init; }
+
     /// <summary>The final outcome (Included, Reverted, Cancelled, Dropped...), null while in flight.</summary>
     public ExecutionOutcomeKind? Outcome { get; init; }
 
@@ -83,11 +89,18 @@ public sealed class SendLog(int capacity = 100_000)
             {
                 Outcome = outcome.Kind,
                 IncludedBlock = outcome.Kind == ExecutionOutcomeKind.Included ? outcome.BlockNumber : null,
+                IncludedAt = outcome.Kind == ExecutionOutcomeKind.Included ? outcome.At : null,
                 GasUsed = outcome.GasUsed,
                 FeePaid = outcome.FeePaid,
                 BlocksToInclusion = blocks,
             };
         }
+    }
+
+    /// <summary>The transaction sent for an intent, or null.</summary>
+    public SentTransaction? Find(string intentId)
+    {
+        lock (_lock) return _byIntent.TryGetValue(intentId, out int i) ? _sent[i] : null;
     }
 
     public IReadOnlyList<SentTransaction> Snapshot()

@@ -11,6 +11,7 @@ using CrossMargin.Keeper.Oracle.Push;
 using CrossMargin.Keeper.Oracle.Sources;
 using CrossMargin.Keeper.Planning;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -42,7 +43,7 @@ public static class OracleHosting
             return services;
         }
         services.AddSingleton(o);
-        services.AddSingleton(sp => new OracleMetrics(sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton(sp => new OracleMetrics(sp.GetService<IMeterFactory>())); // monitoring may have registered it
         services.AddSingleton(sp => new PriceAggregator(o.Aggregation, Time(sp)));
         services.AddSingleton(sp => OracleSourceSet.Create(o, eth, Time(sp)));
         services.AddSingleton(sp => new HubPriceReader(eth, settings.OracleHub, o.Assets.ToDictionary(a => a.Symbol, a => a.OracleId, StringComparer.Ordinal)));
@@ -52,6 +53,7 @@ public static class OracleHosting
         if (o.Push)
         {
             services.AddSingleton(sp => OraclePushSetup.Create(o, settings, eth, oracleSigner, sp));
+            services.AddSingleton(sp => sp.GetRequiredService<OraclePushSetup>().Pusher); // monitoring subscribes to its rounds
         }
         services.AddSingleton(sp => new OracleService(o, sp.GetRequiredService<PriceAggregator>(), sp.GetRequiredService<OracleSourceSet>().Sources,
             sp.GetRequiredService<HubPriceReader>(), sp.GetRequiredService<OracleMetrics>(), o.Push ? sp.GetRequiredService<OraclePushSetup>() : null,

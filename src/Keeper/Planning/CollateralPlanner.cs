@@ -62,8 +62,9 @@ public sealed class CollateralPlanner
     /// Plans sales for the detection's candidates. <paramref name="budget"/> caps the settlement-token units all sales
     /// may pay together (the keeper's balance); sales beyond it are skipped.
     /// </summary>
+    /// <param name="gasBudget">Estimated gas all sales may use together (what the block budget leaves); null = no limit.</param>
     public CollateralPlan Plan(DetectionResult detection, Func<Address, AccountState?> states, GasQuote gas, UInt256 budget,
-        InFlightTracker? inFlight = null, IReadOnlyList<Hash32>? slotOracles = null)
+        InFlightTracker? inFlight = null, IReadOnlyList<Hash32>? slotOracles = null, ulong? gasBudget = null)
     {
         ArgumentNullException.ThrowIfNull(detection);
         ArgumentNullException.ThrowIfNull(states);
@@ -139,6 +140,12 @@ public sealed class CollateralPlanner
             int x = b.Profit.CompareTo(a.Profit);
             return x != 0 ? x : a.Account.CompareTo(b.Account);
         });
+        if (gasBudget is { } limit)
+        {
+            int fit = (int)Math.Min((ulong)sales.Count, limit / _options.CollateralLiquidateGas);
+            foreach (CollateralSale over in sales.Skip(fit)) skipped.Add(new PlanSkip(over.Account, PlanSkipReason.OverBatchLimit, "block gas budget used"));
+            sales.RemoveRange(fit, sales.Count - fit);
+        }
         return new CollateralPlan(detection.Block, sales, skipped);
     }
 

@@ -153,6 +153,12 @@ public sealed class LiquidationPlanner
                 skipped.Add(new PlanSkip(p.Account, PlanSkipReason.OverBatchLimit, "one account exceeds the batch gas budget"));
                 continue;
             }
+            ulong committed = batches.Aggregate(0UL, (g, b) => g + b.EstimatedGas);
+            if (committed + _options.BatchBaseGas + _options.GasPerRequest * (ulong)(requests + n) > _options.BlockGasBudget)
+            {
+                skipped.Add(new PlanSkip(p.Account, PlanSkipReason.OverBatchLimit, "block gas budget used"));
+                continue;
+            }
             if (current.Count > 0 && _options.GasLimitFor(requests + n) > _options.BatchGasBudget)
             {
                 Close(current, requests, gas, batches, skipped);
