@@ -132,6 +132,7 @@ public sealed class OracleRunDevnetTests(OracleRunDevnet devnet, ITestOutputHelp
                 "--Keeper:JournalPath=" + journal,
                 "--Keeper:Detection:DefaultBlockTimeSeconds=1",
                 "--Keeper:MinProfitUsd=0.1",
+                "--Keeper:Monitoring:Port=0", // tests run in parallel: any free port
                 "--Logging:LogLevel:Default=Information",
                 "--Logging:LogLevel:Microsoft=Warning",
                 "--Logging:Console:LogLevel:Default=None",
@@ -301,8 +302,17 @@ public sealed class OracleRunDevnetTests(OracleRunDevnet devnet, ITestOutputHelp
         var pushes = j.GetAllAttempts().Where(a => a.IntentId is { } id && j.GetIntent(id)?.Intent.Kind == "oracle-push").ToList();
         Assert.NotEmpty(pushes);
         Assert.All(pushes, a => Assert.Equal(OracleRunDevnet.Keeper.Address, a.Sender));
-        Assert.Contains(pushes, a => a.State == AttemptState.Included);
-        output.WriteLine($"{pushes.Count} push transactions, {rounds} rounds");
+        int mined = 0;
+        foreach (TxAttempt a in pushes)
+        {
+            // the journal's state may lag (the executor settles receipts per block); the chain has the answer
+            TransactionReceipt? receipt = await devnet.Eth.GetTransactionReceiptAsync(a.Hash);
+            if (receipt is null) continue;
+            Assert.True(receipt.Succeeded, $"push {a.Hash} reverted");
+            mined++;
+        }
+        Assert.True(mined >= 2, $"{mined} of {pushes.Count} push transactions mined");
+        output.WriteLine($"{pushes.Count} push transactions ({mined} mined), {rounds} rounds");
 
         // deviation observations: per asset at most one per round, each with its block; the first ETH one saw the hub at
         // the deployment's 3000 against a market at ~3500 (negative: the hub below the reference), the last one is close
