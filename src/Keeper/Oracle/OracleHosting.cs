@@ -455,6 +455,6 @@ internal sealed partial class OracleStatusService(KeeperSettings settings, ILogg
     [LoggerMessage(EventId = 3316, Level = LogLevel.Information, Message = "Oracle part switched off (--no-oracle): liquidations proceed at any hub price, nothing is pushed")]
     private static partial void LogOff(ILogger logger);
 
-    [LoggerMessage(EventId = 3317, Level = LogLevel.Warning, Message = "Oracle part not running (Keeper:Oracle:Enabled is false, or no source is configured under Keeper:Oracle): liquidations are not price-gated, nothing is pushed")]
+    [LoggerMessage(EventId = 3317, Level = LogLevel.Information, Message = "Oracle part not running (Keeper:Oracle:Enabled is false, or no source is configured under Keeper:Oracle): liquidations are not price-gated, nothing is pushed")]
     private static partial void LogNotConfigured(ILogger logger);
 }
