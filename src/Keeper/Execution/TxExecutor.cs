@@ -79,6 +79,25 @@ public sealed partial class TxExecutor : IAsyncDisposable
     /// <summary>Outcomes for metrics (bounded; the oldest are dropped when nobody reads).</summary>
     public ChannelReader<ExecutionOutcome> Outcomes => _outcomes.Reader;
 
+    /// <summary>Sum of the gas limits of our transactions not mined yet: block space they will take before anything new.</summary>
+    public ulong PendingGas
+    {
+        get
+        {
+            _gate.Wait();
+            try
+            {
+                ulong sum = 0;
+                foreach (var t in _tracked.Values) sum += t.Attempts[^1].GasLimit;
+                return sum;
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+    }
+
     /// <summary>Nonces in flight.</summary>
     public IReadOnlyList<TrackedTransaction> InFlight
     {

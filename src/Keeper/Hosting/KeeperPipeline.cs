@@ -200,8 +200,11 @@ public sealed partial class KeeperPipeline
             UInt256 expected = checked(fee.NextBaseFee + fee.MaxPriorityFeePerGas);
             var gas = new GasQuote(expected < fee.MaxFeePerGas ? expected : fee.MaxFeePerGas, detection.NativePrice);
             Activity? planSpan = KeeperTracing.Start(KeeperTracing.Plan);
+            // our transactions still waiting for block space take the next block first
+            ulong pending = _executor?.PendingGas ?? 0;
+            ulong budget = _planner.Options.BlockGasBudget > pending ? _planner.Options.BlockGasBudget - pending : 0;
             LiquidationPlan plan = _planner.Plan(detection, _detector.StateOf, gas, InFlight, _detector.Config!.SlotOracles,
-                _indexer.Book.VaultCash, _indexer.Book.InsuranceFund);
+                _indexer.Book.VaultCash, _indexer.Book.InsuranceFund, budget);
             planSpan?.Dispose();
             planned = plan.RequestCount;
             skipped = plan.Skipped.Count;
@@ -212,7 +215,7 @@ public sealed partial class KeeperPipeline
             }
             if (_collateral.Enabled)
             {
-                ulong left = _planner.Options.BlockGasBudget > plan.EstimatedGas ? _planner.Options.BlockGasBudget - plan.EstimatedGas : 0;
+                ulong left = budget > plan.EstimatedGas ? budget - plan.EstimatedGas : 0;
                 sent += await QueueCollateralSalesAsync(detection, gas, balance, left, outbox, cancellationToken).ConfigureAwait(false);
             }
         }

@@ -41,8 +41,10 @@ public sealed class LiquidationPlanner
     /// Plans one block. <paramref name="states"/> gives the risk model's account states (copies are taken);
     /// <paramref name="slotOracles"/> maps price slots to oracle ids for the price gate.
     /// </summary>
+    /// <param name="blockGasBudget">Gas this block may still take (default <see cref="PlannerOptions.BlockGasBudget"/>; less when our
+    /// earlier transactions are still waiting for block space).</param>
     public LiquidationPlan Plan(DetectionResult detection, Func<Address, AccountState?> states, GasQuote gas, InFlightTracker? inFlight = null,
-        IReadOnlyList<Hash32>? slotOracles = null, Int256 vaultCash = default, UInt256 insuranceFund = default)
+        IReadOnlyList<Hash32>? slotOracles = null, Int256 vaultCash = default, UInt256 insuranceFund = default, ulong? blockGasBudget = null)
     {
         ArgumentNullException.ThrowIfNull(detection);
         ArgumentNullException.ThrowIfNull(states);
@@ -70,7 +72,7 @@ public sealed class LiquidationPlanner
             if (plan is not null) planned.Add(plan);
             else skipped.Add(skip!);
         }
-        return new LiquidationPlan(detection.Block, Pack(planned, gas, skipped), skipped);
+        return new LiquidationPlan(detection.Block, Pack(planned, gas, skipped, blockGasBudget ?? _options.BlockGasBudget), skipped);
     }
 
     private (PlannedLiquidation?, PlanSkip?) SizeAccount(RiskContext ctx, LiquidationCandidate c, Func<Address, AccountState?> states, GasQuote gas,
@@ -135,7 +137,7 @@ public sealed class LiquidationPlanner
         return (plan, null);
     }
 
-    private List<LiquidationBatch> Pack(List<PlannedLiquidation> planned, GasQuote gas, List<PlanSkip> skipped)
+    private List<LiquidationBatch> Pack(List<PlannedLiquidation> planned, GasQuote gas, List<PlanSkip> skipped, ulong blockBudget)
     {
         var batches = new List<LiquidationBatch>();
         var current = new List<PlannedLiquidation>();
@@ -154,7 +156,7 @@ public sealed class LiquidationPlanner
                 continue;
             }
             ulong committed = batches.Aggregate(0UL, (g, b) => g + b.EstimatedGas);
-            if (committed + _options.BatchBaseGas + _options.GasPerRequest * (ulong)(requests + n) > _options.BlockGasBudget)
+            if (committed + _options.BatchBaseGas + _options.GasPerRequest * (ulong)(requests + n) > blockBudget)
             {
                 skipped.Add(new PlanSkip(p.Account, PlanSkipReason.OverBatchLimit, "block gas budget used"));
                 continue;
