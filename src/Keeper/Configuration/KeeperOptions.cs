@@ -73,6 +73,9 @@ public sealed class KeeperOptions
 
     public DetectionOptions Detection { get; set; } = new();
 
+    /// <summary>The oracle part ("Keeper:Oracle"): sources, gate and pusher; see <see cref="OracleConfigOptions"/>.</summary>
+    public OracleConfigOptions Oracle { get; set; } = new();
+
     /// <summary>/metrics, /healthz, /readyz and the readiness thresholds ("Keeper:Monitoring").</summary>
     public MonitoringOptions Monitoring { get; set; } = new();
 }

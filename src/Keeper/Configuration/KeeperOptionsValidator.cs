@@ -78,9 +78,12 @@ public static class KeeperOptionsValidator
         if (journal.Length == 0) failures.Add("Keeper:JournalPath is required.");
         else if (!CanWrite(journal, out string? why)) failures.Add($"Keeper:JournalPath: cannot write the journal at '{journal}': {why}");
 
+        OracleSettings? oracle = OracleConfigValidator.Validate(options, deployment, failures);
+
         if (failures.Count > 0) throw new KeeperConfigurationException(failures);
         return new KeeperSettings(urls, chainId, engine, hub, deployBlock, journal, options.DryRun, options.OracleEnabled, options.Planner, options.Detection, ws)
         {
+            Oracle = oracle,
             Monitoring = monitoring,
         };
     }

@@ -19,6 +19,9 @@ public sealed record KeeperSettings(
     DetectionOptions Detection,
     Uri? WebSocketUrl = null)
 {
+    /// <summary>The oracle part; null when it does not run (see <see cref="OracleConfigOptions"/>).</summary>
+    public OracleSettings? Oracle { get; init; }
+
     /// <summary>Operator endpoint and readiness thresholds ("Keeper:Monitoring").</summary>
     public MonitoringSettings Monitoring { get; init; } = MonitoringSettings.Default;
 }

@@ -73,6 +73,9 @@ public sealed partial class TxExecutor : IAsyncDisposable
 
     public Address Sender => _signer.Address;
 
+    /// <summary>True once <see cref="StartAsync"/> has completed (submissions are accepted).</summary>
+    public bool Started => Volatile.Read(ref _started);
+
     /// <summary>Outcomes for metrics (bounded; the oldest are dropped when nobody reads).</summary>
     public ChannelReader<ExecutionOutcome> Outcomes => _outcomes.Reader;
 

@@ -7,6 +7,7 @@ using CrossMargin.Keeper.Detection;
 using CrossMargin.Keeper.Execution;
 using CrossMargin.Keeper.Indexing;
 using CrossMargin.Keeper.Monitoring;
+using CrossMargin.Keeper.Oracle;
 using CrossMargin.Keeper.Planning;
 using CrossMargin.Keeper.Rpc;
 using Microsoft.Extensions.Configuration;
@@ -70,12 +71,14 @@ public static partial class KeeperHost
         KeeperOptions options;
         KeeperSettings settings;
         PrivateKey key;
+        PrivateKey? oracleKey;
         try
         {
             builder = CreateBuilder(configArgs, overrides, configFile);
             options = BindOptions(builder.Configuration);
             settings = KeeperOptionsValidator.Validate(options);
             key = KeyLoader.Load(options, environment);
+            oracleKey = OracleKeyLoader.Load(options, settings, key.Address, environment);
         }
         catch (KeeperConfigurationException e)
         {
@@ -89,6 +92,7 @@ public static partial class KeeperHost
         }
 
         using var signer = new LocalTxSigner(key, ownsKey: true);
+        using var oracleSigner = oracleKey is null ? null : new LocalTxSigner(oracleKey, ownsKey: true);
         var rpcOptions = new ResilientRpcOptions();
         for (int i = 0; i < settings.RpcUrls.Count; i++) rpcOptions.Endpoints.Add(new RpcEndpointOptions { Name = $"rpc{i}", Url = settings.RpcUrls[i] });
         using var meters = new KeeperMeterFactory();
@@ -109,7 +113,7 @@ public static partial class KeeperHost
             return StartFailed;
         }
 
-        Register(builder.Services, settings, eth, signer, meters);
+        Register(builder.Services, settings, eth, signer, meters, oracleSigner);
         IHost host = builder.Build();
         try
         {
@@ -124,8 +128,12 @@ public static partial class KeeperHost
         return 0;
     }
 
-    /// <summary>Registers the keeper's services for validated settings (<paramref name="meterFactory"/>: see <see cref="MonitoringServiceCollectionExtensions.AddKeeperMonitoring"/>).</summary>
-    public static void Register(IServiceCollection services, KeeperSettings settings, IEthClient eth, ITxSigner signer, IMeterFactory? meterFactory = null)
+    /// <summary>
+    /// Registers the keeper's services for validated settings (<paramref name="meterFactory"/>: see
+    /// <see cref="MonitoringServiceCollectionExtensions.AddKeeperMonitoring"/>; <paramref name="oracleSigner"/>: a separate oracle pusher key).
+    /// </summary>
+    public static void Register(IServiceCollection services, KeeperSettings settings, IEthClient eth, ITxSigner signer, IMeterFactory? meterFactory = null,
+        ITxSigner? oracleSigner = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(settings);
@@ -139,6 +147,7 @@ public static partial class KeeperHost
         services.AddSingleton(sp => new ChainIndexer(eth, indexerOptions));
         services.AddSingleton(sp => new FeeEstimator(eth, executionOptions.Fees));
         services.AddSingleton<ILiquidationPriceGate>(AlwaysAllowPriceGate.Instance); // the oracle part replaces it when enabled
+        services.AddOracle(settings, eth, oracleSigner);
         services.AddSingleton(sp => new LiquidationDetector(new EngineMarketReader(eth, settings.Engine, settings.OracleHub),
             sp.GetRequiredService<ChainIndexer>().Book, settings.Detection, sp.GetRequiredService<ILogger<LiquidationDetector>>()));
         services.AddSingleton(sp => new LiquidationPlanner(settings.Planner, signer.Address,

@@ -91,8 +91,12 @@ public sealed class CollateralPlanner
                 skipped.Add(new PlanSkip(c.Account, PlanSkipReason.NoGasPrice));
                 continue;
             }
+            if (slotOracles is not null && AccountPriceGating.FirstBlockedSlot(ctx, state, slotOracles, _gate, detection.Block) is { } blocked)
+            {
+                skipped.Add(new PlanSkip(c.Account, PlanSkipReason.PriceGated, $"price of oracle {slotOracles[blocked]} disputed"));
+                continue;
+            }
             CollateralSale? best = null;
-            bool gated = false;
             string? failure = null;
             for (int asset = 1; asset < state.Collateral.Length; asset++)
             {
@@ -108,11 +112,6 @@ public sealed class CollateralPlanner
                     failure = e.Message;
                     continue;
                 }
-                if (slotOracles is not null && !_gate.Allows(slotOracles[p.PriceSlot], price, detection.Block))
-                {
-                    gated = true;
-                    continue;
-                }
                 CollateralSale? sale = Size(c.Account, asset, p, ctx.Config.Assets[0].Decimals, state.Cash, state.Collateral[asset], price, UInt256.Zero);
                 if (sale is null) continue;
                 sale = sale with { GasCost = gas.CostUsd(_options.CollateralLiquidateGas), GasLimit = _options.CollateralGasLimit() };
@@ -120,7 +119,7 @@ public sealed class CollateralPlanner
             }
             if (best is null)
             {
-                skipped.Add(new PlanSkip(c.Account, gated ? PlanSkipReason.PriceGated : failure is not null ? PlanSkipReason.WouldRevert : PlanSkipReason.NothingToLiquidate, failure));
+                skipped.Add(new PlanSkip(c.Account, failure is not null ? PlanSkipReason.WouldRevert : PlanSkipReason.NothingToLiquidate, failure));
                 continue;
             }
             if (best.Reward <= best.GasCost || best.Profit < _options.MinProfit)

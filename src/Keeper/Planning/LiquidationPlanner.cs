@@ -81,21 +81,17 @@ public sealed class LiquidationPlanner
         AccountState? state = states(c.Account);
         if (state is null) return (null, new PlanSkip(c.Account, PlanSkipReason.NothingToLiquidate, "unknown account"));
         RiskConfig cfg = ctx.Config;
+        // the account's health rests on all of its prices: one the gate disputes stops the whole account
+        if (slotOracles is not null && AccountPriceGating.FirstBlockedSlot(ctx, state, slotOracles, _gate, block) is { } blocked)
+            return (null, new PlanSkip(c.Account, PlanSkipReason.PriceGated, $"price of oracle {slotOracles[blocked]} disputed"));
         // positions by decreasing notional (|size|·price), then market id
         var order = new List<(int Market, UInt256 Notional)>();
-        bool gated = false;
         try
         {
             for (int m = 0; m < state.Positions.Length; m++)
             {
                 if (!state.Positions[m].IsOpen) continue;
-                int slot = cfg.Markets[m].PriceSlot;
-                UInt256 price = ctx.Price(slot);
-                if (slotOracles is not null && !_gate.Allows(slotOracles[slot], price, block))
-                {
-                    gated = true;
-                    continue;
-                }
+                UInt256 price = ctx.Price(cfg.Markets[m].PriceSlot);
                 order.Add((m, RiskMath.NotionalUp(RiskMath.Abs(state.Positions[m].Size), price)));
             }
         }
@@ -130,7 +126,7 @@ public sealed class LiquidationPlanner
         }
         if (steps.Count == 0)
         {
-            return (null, new PlanSkip(c.Account, gated ? PlanSkipReason.PriceGated : PlanSkipReason.NothingToLiquidate));
+            return (null, new PlanSkip(c.Account, PlanSkipReason.NothingToLiquidate));
         }
         UInt256 cost = gas.CostUsd(_options.GasPerRequest * (ulong)steps.Count);
         var plan = new PlannedLiquidation(c.Account, c.Shortfall, steps, reward, cost);
