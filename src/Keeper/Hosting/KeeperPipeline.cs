@@ -483,7 +483,8 @@ public sealed partial class KeeperPipeline
         int restored = 0;
         foreach (TrackedTransaction tracked in _executor.InFlight)
         {
-            if (tracked.IntentId is not { } id || _executor.FindIntent(id) is not { } intent) continue;
+            // only liquidations are opportunities of accounts; oracle pushes and approvals have no targets
+            if (tracked.IntentId is not { } id || _executor.FindIntent(id) is not { Targets.Count: > 0 } intent) continue;
             if (InFlight.Intents().Any(i => i.IntentId == id)) continue;
             var accounts = intent.Targets.Select(t => t.Account).Where(a => !InFlight.Contains(a)).ToList();
             InFlight.Add(id, accounts);
@@ -508,6 +509,7 @@ public sealed partial class KeeperPipeline
             .Where(c => _detector.StateOf(c.Account) is { } s && CollateralPlanner.NeedsCollateralSale(s, c.Health)).Select(c => c.Account));
         foreach ((string id, IReadOnlyList<Address> accounts) in InFlight.Intents())
         {
+            if (accounts.Count == 0) continue;
             HashSet<Address> useful = _executor.FindIntent(id)?.Kind == "collateral" ? collateral : positions;
             if (accounts.Any(useful.Contains)) continue;
             if (await _executor.CancelAsync(id, $"opportunity gone at block {detection.Block}", cancellationToken).ConfigureAwait(false))
