@@ -64,6 +64,15 @@ public sealed partial class LiquidationDetector
     /// <summary>Estimated seconds between blocks.</summary>
     public ulong BlockInterval => _interval;
 
+    /// <summary>Loads the protocol configuration now (at the latest block) when it is not loaded yet.</summary>
+    public async Task<ProtocolConfig> EnsureConfigAsync(CancellationToken cancellationToken = default)
+    {
+        if (_config is { } loaded) return loaded;
+        _config = await _reader.LoadConfigAsync(null, cancellationToken).ConfigureAwait(false);
+        _priceIds = [.. _config.SlotOracles, _options.NativeOracleId];
+        return _config;
+    }
+
     /// <summary>Makes the next block reload every account (after an indexer resynchronisation).</summary>
     public void RequestFullReload() => _reloadRequested = true;
 

@@ -79,23 +79,21 @@ public sealed partial class TxExecutor : IAsyncDisposable
     /// <summary>Outcomes for metrics (bounded; the oldest are dropped when nobody reads).</summary>
     public ChannelReader<ExecutionOutcome> Outcomes => _outcomes.Reader;
 
-    /// <summary>Sum of the gas limits of our transactions not mined yet: block space they will take before anything new.</summary>
-    public ulong PendingGas
+    /// <summary>
+    /// Sum of the gas limits of our transactions not mined yet: block space they will take before anything new. Read
+    /// without waiting (updated whenever the executor's state changes).
+    /// </summary>
+    public ulong PendingGas => Volatile.Read(ref _pendingGas);
+
+    private ulong _pendingGas;
+
+    /// <summary>Updates <see cref="PendingGas"/> and releases the gate (callers hold it).</summary>
+    private void ReleaseGate()
     {
-        get
-        {
-            _gate.Wait();
-            try
-            {
-                ulong sum = 0;
-                foreach (var t in _tracked.Values) sum += t.Attempts[^1].GasLimit;
-                return sum;
-            }
-            finally
-            {
-                _gate.Release();
-            }
-        }
+        ulong sum = 0;
+        foreach (var t in _tracked.Values) sum += t.Attempts[^1].GasLimit;
+        Volatile.Write(ref _pendingGas, sum);
+        _gate.Release();
     }
 
     /// <summary>Nonces in flight.</summary>
@@ -110,7 +108,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             }
             finally
             {
-                _gate.Release();
+                ReleaseGate();
             }
         }
     }
@@ -151,7 +149,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            ReleaseGate();
         }
     }
 
@@ -232,7 +230,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            ReleaseGate();
         }
     }
 
@@ -305,7 +303,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            ReleaseGate();
         }
     }
 
@@ -538,7 +536,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            ReleaseGate();
         }
     }
 
@@ -567,7 +565,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            ReleaseGate();
         }
     }
 
@@ -624,7 +622,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            ReleaseGate();
         }
     }
 

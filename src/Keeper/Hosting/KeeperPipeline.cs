@@ -104,6 +104,7 @@ public sealed partial class KeeperPipeline
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         RestoreInFlight();
+        await PrepareAsync(cancellationToken).ConfigureAwait(false);
         var reader = _indexer.Blocks;
         while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -474,6 +475,26 @@ public sealed partial class KeeperPipeline
     }
 
     /// <summary>
+    /// Before the first block: the protocol configuration, and the settlement-token allowance collateral sales need (an
+    /// approve sent now lands long before a crash needs it). Failures are logged; the first block tries again.
+    /// </summary>
+    public async Task PrepareAsync(CancellationToken cancellationToken)
+    {
+        if (!_collateral.Enabled || _executor is null || _collateral.StartChecked) return;
+        try
+        {
+            await _detector.EnsureConfigAsync(cancellationToken).ConfigureAwait(false);
+            ulong head = _indexer.Book.Head ?? 0;
+            await EnsureAllowanceAsync(head, UInt256.Zero, new UInt256(10_000_000_000_000_000UL), cancellationToken).ConfigureAwait(false);
+            _collateral.StartChecked = true;
+        }
+        catch (Exception e) when (e is RpcClientException or InvalidOperationException or Ethereum.Abi.AbiDecodingException)
+        {
+            LogPrepareFailed(_logger, e.Message);
+        }
+    }
+
+    /// <summary>
     /// After a restart the executor re-attaches the journal's pending transactions: their accounts are in flight again,
     /// so that nothing is planned twice.
     /// </summary>
@@ -591,6 +612,9 @@ public sealed partial class KeeperPipeline
 
     [LoggerMessage(EventId = 3114, Level = LogLevel.Debug, Message = "Block {Block}: {Sent} transactions sent; detect+plan {PlanMs:F2} ms, sent after {TotalMs:F2} ms")]
     private static partial void LogTimings(ILogger logger, ulong block, int sent, double planMs, double totalMs);
+
+    [LoggerMessage(EventId = 3115, Level = LogLevel.Warning, Message = "Start-up preparation failed, trying again at the first block: {Reason}")]
+    private static partial void LogPrepareFailed(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 3108, Level = LogLevel.Information, Message = "Intent {IntentId}: none of its {Accounts} accounts is liquidatable at block {Block}; cancelling")]
     private static partial void LogCancelling(ILogger logger, string intentId, ulong block, int accounts);
