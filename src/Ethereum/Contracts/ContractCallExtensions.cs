@@ -26,7 +26,7 @@ public static class ContractCallExtensions
     }
 
     /// <summary>Adds the call to a batch; the task completes with the decoded result when the batch is sent.</summary>
-    public static Task<T> Add<T>(this RpcBatch batch, ContractCall<T> call, BlockTag block = default, Address? from = null)
+    public static Task<T> Add<T>(this IRpcBatch batch, ContractCall<T> call, BlockTag block = default, Address? from = null)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(call);

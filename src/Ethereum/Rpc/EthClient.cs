@@ -18,6 +18,9 @@ public interface IEthClient
     Task<Hash32> SendRawTransactionAsync(ReadOnlyMemory<byte> signedTransaction, CancellationToken cancellationToken = default);
     Task<TransactionReceipt?> GetTransactionReceiptAsync(Hash32 transactionHash, CancellationToken cancellationToken = default);
     Task<LogEntry[]> GetLogsAsync(LogFilter filter, CancellationToken cancellationToken = default);
+
+    /// <summary>The JSON-RPC transport, when there is one: callers batch requests through it (<see cref="RpcBatching.StartBatch"/>).</summary>
+    IRpcClient? Rpc => null;
 }
 
 /// <summary><see cref="IEthClient"/> over any <see cref="IRpcClient"/> (HTTP or WebSocket).</summary>

@@ -20,7 +20,7 @@ public sealed class JsonRpcClientOptions
 /// JSON-RPC 2.0 over HTTP POST, single calls and batches. Thread-safe. Requests are written with
 /// <see cref="Utf8JsonWriter"/>; answers are validated strictly (see <see cref="RpcResponseFormatException"/>).
 /// </summary>
-public sealed class JsonRpcClient : IRpcClient, IDisposable
+public sealed class JsonRpcClient : IBatchingRpcClient, IDisposable
 {
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
 
@@ -91,6 +91,8 @@ public sealed class JsonRpcClient : IRpcClient, IDisposable
 
     /// <summary>Starts a batch: add calls, then <see cref="RpcBatch.SendAsync"/> once.</summary>
     public RpcBatch CreateBatch() => new(this);
+
+    IRpcBatch IBatchingRpcClient.StartBatch() => CreateBatch();
 
     internal long NextId() => Interlocked.Increment(ref _nextId);
 

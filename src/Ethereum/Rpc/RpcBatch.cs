@@ -8,7 +8,7 @@ namespace CrossMargin.Ethereum.Rpc;
 /// a call without a response fails with <see cref="RpcFormatError.MissingResponse"/>, one answered twice with
 /// <see cref="RpcFormatError.DuplicateResponse"/>. Not thread-safe; send once.
 /// </summary>
-public sealed class RpcBatch
+public sealed class RpcBatch : IRpcBatch
 {
     private readonly JsonRpcClient _client;
     private readonly List<Entry> _entries = [];

@@ -11,8 +11,10 @@ public static class CliApp
     public static async Task<int> RunAsync(string[] args)
     {
         var root = new RootCommand("CrossMargin: keeper and oracle bot for cross-margin derivatives protocols.");
+        root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(DevnetCommand.Create());
+        root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(ScanCommand.Create());
         root.Subcommands.Add(SimulateCommand.Create());

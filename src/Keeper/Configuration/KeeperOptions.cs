@@ -1,4 +1,5 @@
 using CrossMargin.Keeper.Detection;
+using CrossMargin.Keeper.Monitoring;
 using CrossMargin.Keeper.Planning;
 
 namespace CrossMargin.Keeper.Configuration;
@@ -15,6 +16,12 @@ public sealed class KeeperOptions
 
     /// <summary>JSON-RPC HTTP endpoints, in priority order.</summary>
     public List<string> RpcUrls { get; set; } = [];
+
+    /// <summary>
+    /// WebSocket endpoint for newHeads (ws:// or wss://); "off" polls over HTTP. Default: the deployment's WebSocket URL
+    /// when the RPC comes from a devnet deployment, else polling.
+    /// </summary>
+    public string? WebSocketUrl { get; set; }
 
     /// <summary>Expected chain id (must equal the RPC's).</summary>
     public string? ChainId { get; set; }
@@ -65,4 +72,10 @@ public sealed class KeeperOptions
     public PlannerOptions Planner { get; set; } = new();
 
     public DetectionOptions Detection { get; set; } = new();
+
+    /// <summary>The oracle part ("Keeper:Oracle"): sources, gate and pusher; see <see cref="OracleConfigOptions"/>.</summary>
+    public OracleConfigOptions Oracle { get; set; } = new();
+
+    /// <summary>/metrics, /healthz, /readyz and the readiness thresholds ("Keeper:Monitoring").</summary>
+    public MonitoringOptions Monitoring { get; set; } = new();
 }

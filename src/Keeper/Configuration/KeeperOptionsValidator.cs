@@ -37,6 +37,14 @@ public static class KeeperOptionsValidator
             else failures.Add($"Keeper:RpcUrls: '{u}' is not an http(s) URL.");
         }
 
+        Uri? ws = null;
+        string? wsText = options.WebSocketUrl ?? (options.RpcUrls.Count == 0 ? deployment?.WsUrl?.ToString() : null);
+        if (!string.IsNullOrWhiteSpace(wsText) && !string.Equals(wsText, "off", StringComparison.OrdinalIgnoreCase))
+        {
+            if (Uri.TryCreate(wsText, UriKind.Absolute, out Uri? w) && (w.Scheme == Uri.UriSchemeWs || w.Scheme == Uri.UriSchemeWss)) ws = w;
+            else failures.Add($"Keeper:WebSocketUrl: '{wsText}' is not a ws(s) URL (or \"off\").");
+        }
+
         ulong chainId = 0;
         if (options.ChainId is null) chainId = deployment?.ChainId ?? 0;
         else if (!ulong.TryParse(options.ChainId, NumberStyles.None, CultureInfo.InvariantCulture, out chainId) || chainId == 0)
@@ -55,6 +63,7 @@ public static class KeeperOptionsValidator
         options.Planner.MinProfit = minProfit;
         options.Planner.Validate(failures);
         options.Detection.Validate(failures);
+        var monitoring = (options.Monitoring ?? new()).Validate(failures);
 
         string nat = options.NativeOracle?.Trim() ?? "";
         if (nat.Length == 0) failures.Add("Keeper:NativeOracle: an oracle id or symbol is required.");
@@ -69,8 +78,14 @@ public static class KeeperOptionsValidator
         if (journal.Length == 0) failures.Add("Keeper:JournalPath is required.");
         else if (!CanWrite(journal, out string? why)) failures.Add($"Keeper:JournalPath: cannot write the journal at '{journal}': {why}");
 
+        OracleSettings? oracle = OracleConfigValidator.Validate(options, deployment, failures);
+
         if (failures.Count > 0) throw new KeeperConfigurationException(failures);
-        return new KeeperSettings(urls, chainId, engine, hub, deployBlock, journal, options.DryRun, options.OracleEnabled, options.Planner, options.Detection);
+        return new KeeperSettings(urls, chainId, engine, hub, deployBlock, journal, options.DryRun, options.OracleEnabled, options.Planner, options.Detection, ws)
+        {
+            Oracle = oracle,
+            Monitoring = monitoring,
+        };
     }
 
     /// <summary>The chain id check, done once the RPC answers.</summary>

@@ -1,5 +1,6 @@
 using CrossMargin.Ethereum;
 using CrossMargin.Keeper.Detection;
+using CrossMargin.Keeper.Monitoring;
 using CrossMargin.Keeper.Planning;
 
 namespace CrossMargin.Keeper.Configuration;
@@ -15,7 +16,15 @@ public sealed record KeeperSettings(
     bool DryRun,
     bool OracleEnabled,
     PlannerOptions Planner,
-    DetectionOptions Detection);
+    DetectionOptions Detection,
+    Uri? WebSocketUrl = null)
+{
+    /// <summary>The oracle part; null when it does not run (see <see cref="OracleConfigOptions"/>).</summary>
+    public OracleSettings? Oracle { get; init; }
+
+    /// <summary>Operator endpoint and readiness thresholds ("Keeper:Monitoring").</summary>
+    public MonitoringSettings Monitoring { get; init; } = MonitoringSettings.Default;
+}
 
 /// <summary>Bad configuration: one message per bad value. The CLI prints them and exits with code 2.</summary>
 public sealed class KeeperConfigurationException : Exception

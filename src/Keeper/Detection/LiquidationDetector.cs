@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using CrossMargin.Ethereum;
 using CrossMargin.Ethereum.Numerics;
+using CrossMargin.Ethereum.Rpc;
 using CrossMargin.Keeper.Indexing;
+using CrossMargin.Keeper.Monitoring;
 using CrossMargin.Risk;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -37,6 +39,7 @@ public sealed partial class LiquidationDetector
     private ulong _interval;
     private ulong _contextTimestamp;
     private bool _reloadRequested;
+    private (ulong Block, ulong At, Task<UInt256[]> Prices)? _prefetch;
 
     public LiquidationDetector(IMarketDataReader reader, AccountBook book, DetectionOptions? options = null, ILogger<LiquidationDetector>? logger = null)
     {
@@ -61,6 +64,15 @@ public sealed partial class LiquidationDetector
     /// <summary>Estimated seconds between blocks.</summary>
     public ulong BlockInterval => _interval;
 
+    /// <summary>Loads the protocol configuration now (at the latest block) when it is not loaded yet.</summary>
+    public async Task<ProtocolConfig> EnsureConfigAsync(CancellationToken cancellationToken = default)
+    {
+        if (_config is { } loaded) return loaded;
+        _config = await _reader.LoadConfigAsync(null, cancellationToken).ConfigureAwait(false);
+        _priceIds = [.. _config.SlotOracles, _options.NativeOracleId];
+        return _config;
+    }
+
     /// <summary>Makes the next block reload every account (after an indexer resynchronisation).</summary>
     public void RequestFullReload() => _reloadRequested = true;
 
@@ -79,6 +91,24 @@ public sealed partial class LiquidationDetector
             if (_risk is not null && _risk.Contains(i)) yield return (_addresses[i], i);
         }
     }
+
+    /// <summary>
+    /// Queues the block's price read in <paramref name="batch"/> (sent by the caller with the block's other reads) for
+    /// the next <see cref="ProcessAsync"/> of that block. Null when the block needs a full load (first block, reorg).
+    /// </summary>
+    public Task<UInt256[]>? QueuePrices(IRpcBatch batch, BlockProcessed block)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(block);
+        _prefetch = null;
+        if (_config is null || _risk is null || block.ReorgAncestor is not null || _reloadRequested) return null;
+        ulong at = ReadBlockFor(block);
+        Task<UInt256[]>? prices = _reader.QueuePrices(batch, _priceIds, at);
+        if (prices is not null) _prefetch = (block.Number, at, prices);
+        return prices;
+    }
+
+    private ulong ReadBlockFor(BlockProcessed block) => _book.Head is { } head && head > block.Number ? head : block.Number;
 
     /// <summary>Processes one indexed block (the first call, and any reorg, loads everything).</summary>
     public async Task<DetectionResult> ProcessAsync(BlockProcessed block, CancellationToken cancellationToken = default)
@@ -102,8 +132,24 @@ public sealed partial class LiquidationDetector
         RiskConfig cfg = _config.Risk;
         // Reads are pinned to this block; when the indexer is already further (a backlog of notifications), to its head,
         // because the account states taken from the book are the head's.
-        ulong at = _book.Head is { } head && head > block.Number ? head : block.Number;
-        UInt256[] read = await _reader.ReadPricesAsync(_priceIds, at, cancellationToken).ConfigureAwait(false);
+        ulong at = ReadBlockFor(block);
+        Activity? tick = KeeperTracing.Start(KeeperTracing.PriceTick);
+        tick?.SetTag("block.number", at);
+        UInt256[]? read = null;
+        if (_prefetch is { } p && p.Block == block.Number && p.At == at)
+        {
+            try
+            {
+                read = await p.Prices.ConfigureAwait(false);
+            }
+            catch (RpcClientException)
+            {
+                read = null; // the batch failed as a whole: read on our own
+            }
+        }
+        _prefetch = null;
+        read ??= await _reader.ReadPricesAsync(_priceIds, at, cancellationToken).ConfigureAwait(false);
+        tick?.Dispose();
         UInt256[] prices = read.AsSpan(0, cfg.PriceSlotCount).ToArray();
         _nativePrice = read[^1];
         if (full || block.FundingChanged)

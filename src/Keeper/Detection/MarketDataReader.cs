@@ -8,7 +8,8 @@ using CrossMargin.Risk;
 namespace CrossMargin.Keeper.Detection;
 
 /// <summary>The engine's static configuration in the risk model, with the oracle id of every price slot.</summary>
-public sealed record ProtocolConfig(RiskConfig Risk, Hash32[] SlotOracles);
+/// <param name="AssetTokens">ERC-20 token of every asset (index 0: the settlement token), when known.</param>
+public sealed record ProtocolConfig(RiskConfig Risk, Hash32[] SlotOracles, IReadOnlyList<Address>? AssetTokens = null);
 
 /// <summary>Chain reads the detector needs, each pinned to a block.</summary>
 public interface IMarketDataReader
@@ -24,6 +25,12 @@ public interface IMarketDataReader
 
     /// <summary>WAD prices of <paramref name="oracleIds"/> as the hub reports them at the block (0 = unavailable).</summary>
     Task<UInt256[]> ReadPricesAsync(Hash32[] oracleIds, ulong block, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <see cref="ReadPricesAsync"/> queued in a batch with the block's other reads; the task completes after the batch
+    /// is sent. Null when this reader cannot batch (the detector then reads on its own).
+    /// </summary>
+    Task<UInt256[]>? QueuePrices(IRpcBatch batch, Hash32[] oracleIds, ulong block) => null;
 }
 
 /// <summary>
@@ -43,9 +50,11 @@ public sealed class EngineMarketReader(IEthClient eth, Address engine, Address h
         int nm = checked((int)(ulong)await eth.CallAsync(_engine.MarketCount(), tag, cancellationToken: cancellationToken).ConfigureAwait(false));
         var assets = new List<AssetParams>(na);
         var slots = new Dictionary<int, Hash32>();
+        var tokens = new Address[na];
         for (int i = 0; i < na; i++)
         {
             var a = await eth.CallAsync(_engine.GetAsset((ulong)i), tag, cancellationToken: cancellationToken).ConfigureAwait(false);
+            tokens[i] = a.Token;
             assets.Add(new AssetParams(a.Decimals, a.PriceSlot, a.InitialWeight, a.MaintenanceWeight, a.LiquidationDiscount, a.DepositCap));
             if (i > 0) slots[a.PriceSlot] = a.OracleId;
         }
@@ -60,7 +69,7 @@ public sealed class EngineMarketReader(IEthClient eth, Address engine, Address h
         int slotCount = slots.Count == 0 ? 0 : slots.Keys.Max() + 1;
         var oracles = new Hash32[slotCount];
         foreach ((int s, Hash32 id) in slots) oracles[s] = id;
-        return new ProtocolConfig(new RiskConfig(assets, markets, slotCount), oracles);
+        return new ProtocolConfig(new RiskConfig(assets, markets, slotCount), oracles, tokens);
     }
 
     public async Task<FundingState[]> ReadFundingAsync(int marketCount, ulong block, CancellationToken cancellationToken = default)
@@ -75,6 +84,29 @@ public sealed class EngineMarketReader(IEthClient eth, Address engine, Address h
         return funding;
     }
 
+    public Task<UInt256[]>? QueuePrices(IRpcBatch batch, Hash32[] oracleIds, ulong block)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(oracleIds);
+        var call = _hub.GetPrices(oracleIds);
+        Task<byte[]> raw = batch.Add(EthRequests.Call(call.ToCallRequest(), BlockTag.Number(block)));
+        return DecodeAsync(raw, call, oracleIds, block);
+    }
+
+    private async Task<UInt256[]> DecodeAsync(Task<byte[]> raw, ContractCall<UInt256[]> call, Hash32[] oracleIds, ulong block)
+    {
+        try
+        {
+            UInt256[] prices = call.Decode(await raw.ConfigureAwait(false));
+            if (prices.Length != oracleIds.Length) throw new InvalidOperationException($"getPrices returned {prices.Length} prices for {oracleIds.Length} ids");
+            return prices;
+        }
+        catch (RpcException e) when (e.IsExecutionReverted)
+        {
+            return await ReadOneByOneAsync(oracleIds, BlockTag.Number(block), CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
     public async Task<UInt256[]> ReadPricesAsync(Hash32[] oracleIds, ulong block, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(oracleIds);
@@ -86,6 +118,14 @@ public sealed class EngineMarketReader(IEthClient eth, Address engine, Address h
             return prices;
         }
         catch (RpcException e) when (e.IsExecutionReverted)
+        {
+            return await ReadOneByOneAsync(oracleIds, tag, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One getPrice per id: a reverting (stale, missing) oracle reads as 0.</summary>
+    private async Task<UInt256[]> ReadOneByOneAsync(Hash32[] oracleIds, BlockTag tag, CancellationToken cancellationToken)
+    {
         {
             var prices = new UInt256[oracleIds.Length];
             for (int i = 0; i < oracleIds.Length; i++)

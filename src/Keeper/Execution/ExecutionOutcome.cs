@@ -28,7 +28,7 @@ public enum ExecutionOutcomeKind
     GapFilled,
 }
 
-/// <summary>An outcome for metrics and logs. Gas fields are set for mined transactions.</summary>
+/// <summary>An outcome for metrics and logs. Gas fields (and the receipt's logs) are set for mined transactions.</summary>
 public sealed record ExecutionOutcome(
     ExecutionOutcomeKind Kind,
     string? IntentId,
@@ -38,7 +38,8 @@ public sealed record ExecutionOutcome(
     ulong? BlockNumber = null,
     ulong? GasUsed = null,
     UInt256? EffectiveGasPrice = null,
-    string? Reason = null)
+    string? Reason = null,
+    IReadOnlyList<LogEntry>? Logs = null)
 {
     /// <summary>gasUsed * effectiveGasPrice, when mined.</summary>
     public UInt256? FeePaid => GasUsed is { } g && EffectiveGasPrice is { } p ? (UInt256)g * p : null;
@@ -71,7 +72,8 @@ internal static class Settlement
                 _ => IntentState.Reverted,
             }, kind == ExecutionOutcomeKind.Reverted ? "transaction reverted on chain" : null);
         }
-        return new ExecutionOutcome(kind, winner.IntentId, winner.Hash, winner.Nonce, now, receipt.BlockNumber, receipt.GasUsed, receipt.EffectiveGasPrice);
+        return new ExecutionOutcome(kind, winner.IntentId, winner.Hash, winner.Nonce, now, receipt.BlockNumber, receipt.GasUsed, receipt.EffectiveGasPrice,
+            Logs: receipt.Logs);
     }
 
     /// <summary>None of <paramref name="attempts"/> was mined, yet the nonce is used on chain.</summary>

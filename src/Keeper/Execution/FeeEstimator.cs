@@ -41,6 +41,42 @@ public sealed class FeeEstimator
     public FeeOptions Options => _options;
 
     /// <summary>Fetches fee history for the configured window and derives the fees.</summary>
+    private readonly Lock _cacheLock = new();
+    private (ulong Head, FeeEstimate Estimate)? _cached;
+
+    /// <summary>
+    /// The estimate for the block after <paramref name="head"/>: computed once per head (eth_feeHistory at most once per
+    /// block, or never when <see cref="Prime"/> was given the history read with the block's other reads).
+    /// </summary>
+    public async Task<FeeEstimate> EstimateAtAsync(ulong head, CancellationToken cancellationToken = default)
+    {
+        lock (_cacheLock)
+        {
+            if (_cached is { } c && c.Head == head) return c.Estimate;
+        }
+        FeeEstimate estimate = await EstimateAsync(cancellationToken).ConfigureAwait(false);
+        lock (_cacheLock)
+        {
+            if (_cached is not { } c || c.Head <= head) _cached = (head, estimate);
+        }
+        return estimate;
+    }
+
+    /// <summary>Caches the estimate from a fee history read at <paramref name="head"/> (for <see cref="EstimateAtAsync"/>).</summary>
+    public FeeEstimate Prime(ulong head, FeeHistory history)
+    {
+        FeeEstimate estimate = FromHistory(history, _options);
+        lock (_cacheLock)
+        {
+            if (_cached is not { } c || c.Head <= head) _cached = (head, estimate);
+        }
+        return estimate;
+    }
+
+    /// <summary>The eth_feeHistory request <see cref="EstimateAsync"/> sends (to batch it with other reads).</summary>
+    public RpcRequest<FeeHistory> HistoryRequest() =>
+        EthRequests.FeeHistory((ulong)_options.HistoryBlocks, BlockTag.Latest, [_options.PriorityFeePercentile]);
+
     public async Task<FeeEstimate> EstimateAsync(CancellationToken cancellationToken = default)
     {
         var history = await _eth.FeeHistoryAsync((ulong)_options.HistoryBlocks, BlockTag.Latest, [_options.PriorityFeePercentile], cancellationToken)

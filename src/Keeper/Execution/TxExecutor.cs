@@ -5,13 +5,15 @@ using CrossMargin.Ethereum.Contracts;
 using CrossMargin.Ethereum.Numerics;
 using CrossMargin.Ethereum.Rpc;
 using CrossMargin.Ethereum.Transactions;
+using CrossMargin.Keeper.Monitoring;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CrossMargin.Keeper.Execution;
 
 /// <summary>The result of <see cref="TxExecutor.SubmitAsync"/>.</summary>
-public sealed record SubmitResult(string IntentId, IntentState State, Hash32? TxHash, ulong? Nonce, string? Reason);
+/// <param name="SentTimestamp">Stopwatch timestamp of the moment the node's answer to the send arrived (0 when not sent).</param>
+public sealed record SubmitResult(string IntentId, IntentState State, Hash32? TxHash, ulong? Nonce, string? Reason, long SentTimestamp = 0);
 
 /// <summary>A nonce the executor is watching.</summary>
 public sealed record TrackedTransaction(ulong Nonce, string? IntentId, AttemptKind Kind, Hash32 LatestHash, int Attempts, ulong LastSentBlock, bool CancelRequested);
@@ -41,6 +43,8 @@ public sealed partial class TxExecutor : IAsyncDisposable
         Channel.CreateBounded<ExecutionOutcome>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.DropOldest });
     private ulong _chainId;
     private ulong _head;
+    private BlockReads? _prefetched;
+    private bool _simulateUnsupported;
     private bool _started;
     private bool _disposed;
 
@@ -69,8 +73,28 @@ public sealed partial class TxExecutor : IAsyncDisposable
 
     public Address Sender => _signer.Address;
 
+    /// <summary>True once <see cref="StartAsync"/> has completed (submissions are accepted).</summary>
+    public bool Started => Volatile.Read(ref _started);
+
     /// <summary>Outcomes for metrics (bounded; the oldest are dropped when nobody reads).</summary>
     public ChannelReader<ExecutionOutcome> Outcomes => _outcomes.Reader;
+
+    /// <summary>
+    /// Sum of the gas limits of our transactions not mined yet: block space they will take before anything new. Read
+    /// without waiting (updated whenever the executor's state changes).
+    /// </summary>
+    public ulong PendingGas => Volatile.Read(ref _pendingGas);
+
+    private ulong _pendingGas;
+
+    /// <summary>Updates <see cref="PendingGas"/> and releases the gate (callers hold it).</summary>
+    private void ReleaseGate()
+    {
+        ulong sum = 0;
+        foreach (var t in _tracked.Values) sum += t.Attempts[^1].GasLimit;
+        Volatile.Write(ref _pendingGas, sum);
+        _gate.Release();
+    }
 
     /// <summary>Nonces in flight.</summary>
     public IReadOnlyList<TrackedTransaction> InFlight
@@ -84,10 +108,16 @@ public sealed partial class TxExecutor : IAsyncDisposable
             }
             finally
             {
-                _gate.Release();
+                ReleaseGate();
             }
         }
     }
+
+    /// <summary>The journal every intent and transaction is written to.</summary>
+    public TxJournal Journal => _journal;
+
+    /// <summary>The journaled intent with that id, or null.</summary>
+    public ExecutionIntent? FindIntent(string intentId) => _journal.GetIntent(intentId)?.Intent;
 
     /// <summary>Reads chain id and head, reconciles the journal with the chain, and synchronises nonces.</summary>
     public async Task<ReconcileReport> StartAsync(CancellationToken cancellationToken = default)
@@ -119,7 +149,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            ReleaseGate();
         }
     }
 
@@ -138,11 +168,13 @@ public sealed partial class TxExecutor : IAsyncDisposable
             EnsureStarted();
             using var scope = _logger.BeginScope(new Dictionary<string, object> { ["IntentId"] = intent.Id, ["Call"] = call.Signature });
             _journal.RecordIntent(intent);
+            ObserveDetectedBlock(intent);
 
             if (_options.SimulateBeforeSend)
             {
                 try
                 {
+                    using var span = KeeperTracing.Start(KeeperTracing.Simulate);
                     var request = call.ToCallRequest(Sender) with { Gas = gasLimit };
                     await _eth.CallAsync(request, BlockTag.Latest, cancellationToken).ConfigureAwait(false);
                 }
@@ -161,7 +193,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             FeeEstimate estimate;
             try
             {
-                estimate = await _fees.EstimateAsync(cancellationToken).ConfigureAwait(false);
+                estimate = await _fees.EstimateAtAsync(_head, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is RpcClientException or InvalidOperationException)
             {
@@ -198,7 +230,313 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            ReleaseGate();
+        }
+    }
+
+    /// <summary>Reads of one block queued in a shared batch: the sender's mined nonce and the receipts of every attempt in flight.</summary>
+    /// <summary>
+    /// Simulates the submissions in order in one simulated block (eth_simulateV1): each sees the state the previous ones
+    /// leave, as our transactions with consecutive nonces would in one block, and reports its gas, which becomes the gas
+    /// limit (plus a margin covering refunds, never above the planned limit: blocks are packed by gas limit). False when
+    /// the node does not offer eth_simulateV1 (or it failed): the caller falls back to eth_call.
+    /// </summary>
+    private async Task<bool> SimulateInOrderAsync(IRpcClient rpc, IReadOnlyList<Submission> items, SubmitResult?[] results, ulong[] gasLimits,
+        CancellationToken cancellationToken)
+    {
+        SimulatedCall[] simulated;
+        try
+        {
+            simulated = await rpc.RequestAsync(SimulateRequests.SimulateBlock(
+                [.. items.Select(i => i.Call.ToCallRequest(Sender) with { Gas = i.GasLimit })], BlockTag.Latest), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (ex.Code is -32601 or -32602 or -32600)
+        {
+            _simulateUnsupported = true;
+            LogSimulateUnsupported(_logger, ex.RpcMessage);
+            return false;
+        }
+        catch (RpcClientException ex)
+        {
+            _metrics.Error("simulate");
+            LogStepFailed(_logger, "simulate", 0, ex.Message);
+            return false;
+        }
+        for (int k = 0; k < items.Count; k++)
+        {
+            SimulatedCall c = simulated[k];
+            if (!c.Success)
+            {
+                results[k] = Skip(items[k].Intent, "simulation reverted: " + AbiRevert.Decode(c.RevertData, _abi).ToString()
+                    + (c.Error is { } e ? $" ({e})" : ""));
+                continue;
+            }
+            ulong limit = checked(c.GasUsed + (c.GasUsed * (ulong)_options.GasEstimateMarginBps / 10_000UL) + 20_000UL);
+            if (limit < gasLimits[k]) gasLimits[k] = limit;
+        }
+        return true;
+    }
+
+    private sealed record BlockReads(ulong Block, Task<ulong> Nonce, Dictionary<Hash32, Task<TransactionReceipt?>> Receipts);
+
+    /// <summary>
+    /// Adds this block's executor reads (mined nonce, receipts of the transactions in flight) to <paramref name="batch"/>,
+    /// so that they travel with the keeper's other reads of the block; <see cref="OnNewBlockAsync"/> then uses them
+    /// instead of its own calls. Nothing is added while nothing is in flight.
+    /// </summary>
+    public void QueueBlockReads(IRpcBatch batch, ulong blockNumber)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        _gate.Wait();
+        try
+        {
+            if (!_started || _disposed) return;
+            if (blockNumber > _head) _head = blockNumber;
+            _prefetched = null;
+            if (_tracked.Count == 0) return;
+            var receipts = new Dictionary<Hash32, Task<TransactionReceipt?>>();
+            foreach (var t in _tracked.Values)
+            {
+                foreach (var a in t.Attempts) receipts.TryAdd(a.Hash, batch.Add(EthRequests.GetTransactionReceipt(a.Hash)));
+            }
+            _prefetched = new BlockReads(blockNumber, batch.Add(EthRequests.GetTransactionCount(Sender, BlockTag.Latest)), receipts);
+        }
+        finally
+        {
+            ReleaseGate();
+        }
+    }
+
+    /// <summary>Where the time of one <see cref="SubmitBatchAsync"/> went (milliseconds).</summary>
+    public readonly record struct SubmitTimings(int Items, int Sent, double SimulateMs, double SignMs, double JournalMs, double SendMs);
+
+    /// <summary>Phases of the last <see cref="SubmitBatchAsync"/> (for benchmarks and diagnostics).</summary>
+    public SubmitTimings? LastSubmitTimings { get; private set; }
+
+    private static double Ms(long from, long to) => (to - from) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
+
+    /// <summary>One transaction to submit with <see cref="SubmitBatchAsync"/>.</summary>
+    public sealed record Submission(ExecutionIntent Intent, ContractTx Call, ulong GasLimit, UInt256 OpportunityValue);
+
+    /// <summary>
+    /// <see cref="SubmitAsync"/> for several intents at once, in order: every simulation goes in one batch, the passing
+    /// transactions get consecutive nonces, are signed and journaled, and go out in one more batch. Falls back to one by one
+    /// when the client cannot batch.
+    /// </summary>
+    public async Task<IReadOnlyList<SubmitResult>> SubmitBatchAsync(IReadOnlyList<Submission> items, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        if (items.Count == 0) return [];
+        if (_eth.Rpc is not { } rpc)
+        {
+            var one = new List<SubmitResult>(items.Count);
+            foreach (var i in items) one.Add(await SubmitAsync(i.Intent, i.Call, i.GasLimit, i.OpportunityValue, cancellationToken).ConfigureAwait(false));
+            return one;
+        }
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            EnsureStarted();
+            var results = new SubmitResult?[items.Count];
+            foreach (var i in items)
+            {
+                _journal.RecordIntent(i.Intent);
+                ObserveDetectedBlock(i.Intent);
+            }
+
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            ulong[] gasLimits = [.. items.Select(i => i.GasLimit)];
+            if (_options.SimulateBeforeSend && !(_options.EstimateGasLimit && !_simulateUnsupported
+                && await SimulateInOrderAsync(rpc, items, results, gasLimits, cancellationToken).ConfigureAwait(false)))
+            {
+                var sim = rpc.StartBatch();
+                Task<byte[]>[] calls = [.. items.Select(i => sim.Add(EthRequests.Call(i.Call.ToCallRequest(Sender) with { Gas = i.GasLimit }, BlockTag.Latest)))];
+                try
+                {
+                    using var span = KeeperTracing.Start(KeeperTracing.Simulate);
+                    await sim.SendAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (RpcClientException)
+                {
+                    // every call carries the error; handled below
+                }
+                for (int k = 0; k < items.Count; k++)
+                {
+                    if (results[k] is not null) continue;
+                    try
+                    {
+                        await calls[k].ConfigureAwait(false);
+                    }
+                    catch (RpcException ex) when (ex.IsExecutionReverted)
+                    {
+                        results[k] = Skip(items[k].Intent, "simulation reverted: " + AbiRevert.Decode(ex.RevertData ?? [], _abi).ToString());
+                    }
+                    catch (RpcClientException ex)
+                    {
+                        _metrics.Error("simulate");
+                        results[k] = Fail(items[k].Intent, "simulation failed: " + ex.Message);
+                    }
+                }
+            }
+
+            FeeEstimate estimate;
+            try
+            {
+                estimate = await _fees.EstimateAtAsync(_head, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RpcClientException or InvalidOperationException)
+            {
+                _metrics.Error("fees");
+                for (int k = 0; k < items.Count; k++) results[k] ??= Fail(items[k].Intent, "fee estimation failed: " + ex.Message);
+                return results!;
+            }
+
+            // nonces in order, signatures in parallel, then journal everything before one send batch
+            var unsigned = new List<(int Index, UnsignedTransaction Tx, NonceLease Lease)>();
+            for (int k = 0; k < items.Count; k++)
+            {
+                if (results[k] is not null) continue;
+                var item = items[k];
+                UInt256 cap = FeeBump.AffordableMaxFee(item.OpportunityValue, _options.MaxFeeShareOfValueBps, gasLimits[k], _options.Fees.MaxFeeCap);
+                UInt256 maxFee = estimate.MaxFeePerGas > cap ? cap : estimate.MaxFeePerGas;
+                UInt256 tip = estimate.MaxPriorityFeePerGas > maxFee ? maxFee : estimate.MaxPriorityFeePerGas;
+                if (maxFee < estimate.NextBaseFee)
+                {
+                    results[k] = Skip(item.Intent, $"unprofitable: affordable max fee {maxFee} is below the next base fee {estimate.NextBaseFee}");
+                    continue;
+                }
+                var lease = _nonces.Reserve(Sender);
+                unsigned.Add((k, UnsignedTransaction.Eip1559(_chainId, lease.Nonce, tip, maxFee, gasLimits[k], item.Call.To, item.Call.Value, item.Call.Data), lease));
+            }
+            long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var signed = new SignedTransaction[unsigned.Count];
+            try
+            {
+                using var span = KeeperTracing.Start(KeeperTracing.Sign);
+                if (unsigned.Count > 1)
+                {
+                    await Parallel.ForAsync(0, unsigned.Count, cancellationToken,
+                        async (j, ct) => signed[j] = await _signer.SignAsync(unsigned[j].Tx, ct).ConfigureAwait(false)).ConfigureAwait(false);
+                }
+                else if (unsigned.Count == 1)
+                {
+                    signed[0] = await _signer.SignAsync(unsigned[0].Tx, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch
+            {
+                // nothing journaled yet: every nonce goes back, highest first
+                for (int j = unsigned.Count - 1; j >= 0; j--) unsigned[j].Lease.Release();
+                throw;
+            }
+            long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var pending = new List<(int Index, TxAttempt Attempt, NonceLease Lease)>();
+            var attempts = new TxAttempt[unsigned.Count];
+            for (int j = 0; j < unsigned.Count; j++)
+            {
+                var (k, tx, _) = unsigned[j];
+                var now = _time.GetUtcNow();
+                attempts[j] = new TxAttempt
+                {
+                    Hash = signed[j].Hash,
+                    IntentId = items[k].Intent.Id,
+                    Sender = Sender,
+                    Nonce = tx.Nonce,
+                    Kind = AttemptKind.Original,
+                    Raw = signed[j].ToArray(),
+                    MaxFeePerGas = tx.MaxFeePerGas,
+                    MaxPriorityFeePerGas = tx.MaxPriorityFeePerGas,
+                    GasLimit = tx.GasLimit,
+                    Value = tx.Value,
+                    State = AttemptState.Signed,
+                    CreatedAt = now,
+                    UpdatedAt = now,
+                    SentBlock = _head,
+                };
+            }
+            try
+            {
+                // all or nothing, one commit: nothing is sent unless every attempt is journaled
+                _journal.RunInTransaction(() =>
+                {
+                    foreach (TxAttempt attempt in attempts) _journal.RecordAttempt(attempt);
+                });
+            }
+            catch
+            {
+                for (int j = unsigned.Count - 1; j >= 0; j--) unsigned[j].Lease.Release();
+                throw;
+            }
+            try
+            {
+                for (int j = 0; j < unsigned.Count; j++)
+                {
+                    unsigned[j].Lease.Commit();
+                    pending.Add((unsigned[j].Index, attempts[j], unsigned[j].Lease));
+                }
+            }
+            finally
+            {
+                // anything journaled is tracked, even when a later item failed, so it is settled or re-broadcast
+                foreach (var (k, attempt, _) in pending)
+                {
+                    var item = items[k];
+                    _tracked[attempt.Nonce] = new Tracked(attempt.Nonce, item.Intent.Id, AttemptKind.Original, item.OpportunityValue, attempt.GasLimit, [attempt])
+                    {
+                        Call = item.Call,
+                        LastSentBlock = _head,
+                    };
+                }
+            }
+
+            long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var send = rpc.StartBatch();
+            var sends = pending.Select(p => send.Add(EthRequests.SendRawTransaction(p.Attempt.Raw))).ToArray();
+            try
+            {
+                using var span = KeeperTracing.Start(KeeperTracing.Send);
+                await send.SendAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcClientException)
+            {
+                // each send carries the error; handled below
+            }
+            long answered = System.Diagnostics.Stopwatch.GetTimestamp();
+            bool resync = false;
+            for (int j = 0; j < pending.Count; j++)
+            {
+                var (k, attempt, _) = pending[j];
+                var item = items[k];
+                var (result, error) = await CompleteBroadcastAsync(attempt, sends[j]).ConfigureAwait(false);
+                var tracked = _tracked[attempt.Nonce];
+                if (result is SendResult.Accepted or SendResult.Unknown)
+                {
+                    if (result == SendResult.Accepted) tracked.Attempts[0] = attempt with { State = AttemptState.Sent, SentAt = _time.GetUtcNow() };
+                    _journal.UpdateIntent(item.Intent.Id, IntentState.Sent);
+                    Publish(new ExecutionOutcome(ExecutionOutcomeKind.Sent, item.Intent.Id, attempt.Hash, attempt.Nonce, _time.GetUtcNow()));
+                    results[k] = new SubmitResult(item.Intent.Id, IntentState.Sent, attempt.Hash, attempt.Nonce, null, answered);
+                }
+                else
+                {
+                    // refused: the nonce goes back (a later accepted one leaves a gap the next block fills)
+                    _tracked.Remove(attempt.Nonce);
+                    _nonces.Release(Sender, attempt.Nonce);
+                    resync |= result == SendResult.NonceTooLow;
+                    results[k] = Fail(item.Intent, "send refused: " + error);
+                }
+            }
+            if (resync) await ResyncAsync(cancellationToken).ConfigureAwait(false);
+            long t4 = System.Diagnostics.Stopwatch.GetTimestamp();
+            LastSubmitTimings = new SubmitTimings(items.Count, pending.Count, Ms(t0, t1), Ms(t1, t2), Ms(t2, t3), Ms(t3, t4));
+            return results!;
+        }
+        catch (TxJournalException)
+        {
+            throw;
+        }
+        finally
+        {
+            ReleaseGate();
         }
     }
 
@@ -227,7 +565,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            ReleaseGate();
         }
     }
 
@@ -239,10 +577,16 @@ public sealed partial class TxExecutor : IAsyncDisposable
         {
             EnsureStarted();
             if (blockNumber > _head) _head = blockNumber;
+            BlockReads? reads = _prefetched;
+            _prefetched = null;
+            if (reads is not null && reads.Block != blockNumber) reads = null;
+            if (_tracked.Count == 0 && !_nonces.Gaps(Sender).Any()) return; // nothing in flight: nothing to read
             ulong latestCount;
             try
             {
-                latestCount = await _eth.GetTransactionCountAsync(Sender, BlockTag.Latest, cancellationToken).ConfigureAwait(false);
+                latestCount = reads is not null && reads.Nonce.IsCompletedSuccessfully
+                    ? reads.Nonce.Result
+                    : await _eth.GetTransactionCountAsync(Sender, BlockTag.Latest, cancellationToken).ConfigureAwait(false);
             }
             catch (RpcClientException ex)
             {
@@ -255,7 +599,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             {
                 try
                 {
-                    await ProcessAsync(tracked, latestCount, cancellationToken).ConfigureAwait(false);
+                    await ProcessAsync(tracked, latestCount, reads, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is RpcClientException or InvalidOperationException)
                 {
@@ -278,16 +622,22 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            ReleaseGate();
         }
     }
 
-    private async Task ProcessAsync(Tracked tracked, ulong latestCount, CancellationToken ct)
+    private async Task ProcessAsync(Tracked tracked, ulong latestCount, BlockReads? reads, CancellationToken ct)
     {
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["IntentId"] = tracked.IntentId ?? "-", ["Nonce"] = tracked.Nonce });
-        for (int i = tracked.Attempts.Count - 1; i >= 0; i--)
+        // A nonce at or above the mined count cannot have a receipt yet (unless that count came from a lagging node:
+        // then the next block finds it). Below it, look for the receipt of every attempt.
+        bool mayBeMined = tracked.Nonce < latestCount;
+        for (int i = tracked.Attempts.Count - 1; i >= 0 && mayBeMined; i--)
         {
-            var receipt = await _eth.GetTransactionReceiptAsync(tracked.Attempts[i].Hash, ct).ConfigureAwait(false);
+            Hash32 hash = tracked.Attempts[i].Hash;
+            var receipt = reads is not null && reads.Receipts.TryGetValue(hash, out var prefetched) && prefetched.IsCompletedSuccessfully
+                ? prefetched.Result
+                : await _eth.GetTransactionReceiptAsync(hash, ct).ConfigureAwait(false);
             if (receipt is null) continue;
             var outcome = Settlement.Mined(_journal, tracked.Attempts, receipt, _time.GetUtcNow());
             _tracked.Remove(tracked.Nonce);
@@ -335,7 +685,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
     private async Task ReplaceAsync(Tracked tracked, CancellationToken ct)
     {
         var last = tracked.Attempts[^1];
-        var estimate = await _fees.EstimateAsync(ct).ConfigureAwait(false);
+        var estimate = await _fees.EstimateAtAsync(_head, ct).ConfigureAwait(false);
         bool cancel = last.Kind == AttemptKind.Cancel;
         ulong gas = last.GasLimit;
         UInt256 cap = cancel || last.Kind == AttemptKind.GapFill
@@ -359,7 +709,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
     {
         var last = tracked.Attempts[^1];
         if (last.Kind == AttemptKind.Cancel) return;
-        var estimate = await _fees.EstimateAsync(ct).ConfigureAwait(false);
+        var estimate = await _fees.EstimateAtAsync(_head, ct).ConfigureAwait(false);
         var fees = FeeBump.Next(last.MaxPriorityFeePerGas, last.MaxFeePerGas, estimate, _options.FeeBumpBps, _options.Fees.MaxFeeCap)
             ?? throw new InvalidOperationException($"cannot cancel nonce {tracked.Nonce}: the bumped fee would exceed the fee cap");
         await SendReplacementAsync(tracked, SelfTransfer(tracked.Nonce, fees.Tip, fees.MaxFee), AttemptKind.Cancel, ct).ConfigureAwait(false);
@@ -399,7 +749,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             lease.Release();
             return;
         }
-        var estimate = await _fees.EstimateAsync(ct).ConfigureAwait(false);
+        var estimate = await _fees.EstimateAtAsync(_head, ct).ConfigureAwait(false);
         var (attempt, result) = await SignJournalSendAsync(SelfTransfer(nonce, estimate.MaxPriorityFeePerGas, estimate.MaxFeePerGas), null, AttemptKind.GapFill, lease, ct)
             .ConfigureAwait(false);
         if (result is SendResult.Accepted or SendResult.Unknown)
@@ -425,6 +775,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         SignedTransaction signed;
         try
         {
+            using var span = KeeperTracing.Start(KeeperTracing.Sign);
             signed = await _signer.SignAsync(tx, ct).ConfigureAwait(false);
         }
         catch
@@ -481,9 +832,25 @@ public sealed partial class TxExecutor : IAsyncDisposable
 
     private async Task<(SendResult Result, string? Error)> BroadcastAsync(TxAttempt attempt, CancellationToken ct)
     {
+        using var span = KeeperTracing.Start(KeeperTracing.Send);
+        Task<Hash32> sending;
         try
         {
-            await _eth.SendRawTransactionAsync(attempt.Raw, ct).ConfigureAwait(false);
+            sending = _eth.SendRawTransactionAsync(attempt.Raw, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            sending = Task.FromException<Hash32>(e); // a client that throws instead of returning a faulted task
+        }
+        return await CompleteBroadcastAsync(attempt, sending).ConfigureAwait(false);
+    }
+
+    /// <summary>Journals the outcome of an eth_sendRawTransaction of <paramref name="attempt"/>.</summary>
+    private async Task<(SendResult Result, string? Error)> CompleteBroadcastAsync(TxAttempt attempt, Task<Hash32> sending)
+    {
+        try
+        {
+            await sending.ConfigureAwait(false);
         }
         catch (RpcException ex)
         {
@@ -534,6 +901,15 @@ public sealed partial class TxExecutor : IAsyncDisposable
         LogSkipped(_logger, intent.Id, reason);
         Publish(new ExecutionOutcome(ExecutionOutcomeKind.Failed, intent.Id, null, null, _time.GetUtcNow(), Reason: reason));
         return new SubmitResult(intent.Id, IntentState.Failed, null, null, reason);
+    }
+
+    /// <summary>
+    /// The chain has reached the block an intent was detected at, even when the caller reports blocks late (coalesced
+    /// blocks, or the first block after a restart): the head moves there, so replacement timing counts from it.
+    /// </summary>
+    private void ObserveDetectedBlock(ExecutionIntent intent)
+    {
+        if (intent.DetectedBlock > _head) _head = intent.DetectedBlock;
     }
 
     private void Publish(ExecutionOutcome outcome)
@@ -594,6 +970,9 @@ public sealed partial class TxExecutor : IAsyncDisposable
 
     [LoggerMessage(EventId = 1309, Level = LogLevel.Information, Message = "Intent {IntentId}: cancelling nonce {Nonce}: {Reason}")]
     private static partial void LogCancelRequested(ILogger logger, string intentId, ulong nonce, string reason);
+
+    [LoggerMessage(EventId = 2390, Level = LogLevel.Warning, Message = "The node does not offer eth_simulateV1 ({Reason}); simulating with eth_call and the planned gas limits")]
+    private static partial void LogSimulateUnsupported(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 1310, Level = LogLevel.Warning, Message = "Nonce gap {Nonce} filled with self-transfer {Hash}")]
     private static partial void LogGapFilled(ILogger logger, ulong nonce, Hash32 hash);

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using CrossMargin.Ethereum.Rpc;
 using CrossMargin.Ethereum.Signing;
 using CrossMargin.Ethereum.Transactions;
@@ -5,6 +6,8 @@ using CrossMargin.Keeper.Configuration;
 using CrossMargin.Keeper.Detection;
 using CrossMargin.Keeper.Execution;
 using CrossMargin.Keeper.Indexing;
+using CrossMargin.Keeper.Monitoring;
+using CrossMargin.Keeper.Oracle;
 using CrossMargin.Keeper.Planning;
 using CrossMargin.Keeper.Rpc;
 using Microsoft.Extensions.Configuration;
@@ -68,12 +71,14 @@ public static partial class KeeperHost
         KeeperOptions options;
         KeeperSettings settings;
         PrivateKey key;
+        PrivateKey? oracleKey;
         try
         {
             builder = CreateBuilder(configArgs, overrides, configFile);
             options = BindOptions(builder.Configuration);
             settings = KeeperOptionsValidator.Validate(options);
             key = KeyLoader.Load(options, environment);
+            oracleKey = OracleKeyLoader.Load(options, settings, key.Address, environment);
         }
         catch (KeeperConfigurationException e)
         {
@@ -87,9 +92,11 @@ public static partial class KeeperHost
         }
 
         using var signer = new LocalTxSigner(key, ownsKey: true);
+        using var oracleSigner = oracleKey is null ? null : new LocalTxSigner(oracleKey, ownsKey: true);
         var rpcOptions = new ResilientRpcOptions();
         for (int i = 0; i < settings.RpcUrls.Count; i++) rpcOptions.Endpoints.Add(new RpcEndpointOptions { Name = $"rpc{i}", Url = settings.RpcUrls[i] });
-        using var rpc = ResilientRpcClient.CreateHttp(rpcOptions);
+        using var meters = new KeeperMeterFactory();
+        using var rpc = ResilientRpcClient.CreateHttp(rpcOptions, meterFactory: meters);
         var eth = new EthClient(rpc);
         try
         {
@@ -106,19 +113,32 @@ public static partial class KeeperHost
             return StartFailed;
         }
 
-        Register(builder.Services, settings, eth, signer);
-        using IHost host = builder.Build();
-        built?.Invoke(host.Services);
-        await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        Register(builder.Services, settings, eth, signer, meters, oracleSigner);
+        IHost host = builder.Build();
+        try
+        {
+            built?.Invoke(host.Services);
+            await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (host is IAsyncDisposable async) await async.DisposeAsync().ConfigureAwait(false);
+            else host.Dispose();
+        }
         return 0;
     }
 
-    /// <summary>Registers the keeper's services for validated settings.</summary>
-    public static void Register(IServiceCollection services, KeeperSettings settings, IEthClient eth, ITxSigner signer)
+    /// <summary>
+    /// Registers the keeper's services for validated settings (<paramref name="meterFactory"/>: see
+    /// <see cref="MonitoringServiceCollectionExtensions.AddKeeperMonitoring"/>; <paramref name="oracleSigner"/>: a separate oracle pusher key).
+    /// </summary>
+    public static void Register(IServiceCollection services, KeeperSettings settings, IEthClient eth, ITxSigner signer, IMeterFactory? meterFactory = null,
+        ITxSigner? oracleSigner = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(signer);
+        services.AddKeeperMonitoring(settings, eth, signer.Address, meterFactory);
         var indexerOptions = new IndexerOptions { Engine = settings.Engine, DeploymentBlock = settings.DeploymentBlock };
         var executionOptions = new ExecutionOptions();
         services.AddSingleton(settings);
@@ -127,18 +147,26 @@ public static partial class KeeperHost
         services.AddSingleton(sp => new ChainIndexer(eth, indexerOptions));
         services.AddSingleton(sp => new FeeEstimator(eth, executionOptions.Fees));
         services.AddSingleton<ILiquidationPriceGate>(AlwaysAllowPriceGate.Instance); // the oracle part replaces it when enabled
+        services.AddOracle(settings, eth, oracleSigner);
         services.AddSingleton(sp => new LiquidationDetector(new EngineMarketReader(eth, settings.Engine, settings.OracleHub),
             sp.GetRequiredService<ChainIndexer>().Book, settings.Detection, sp.GetRequiredService<ILogger<LiquidationDetector>>()));
         services.AddSingleton(sp => new LiquidationPlanner(settings.Planner, signer.Address,
             settings.OracleEnabled ? sp.GetRequiredService<ILiquidationPriceGate>() : AlwaysAllowPriceGate.Instance));
         services.AddSingleton(sp => settings.DryRun ? null! : TxJournal.Open(settings.JournalPath));
         services.AddSingleton(sp => settings.DryRun ? null! : new TxExecutor(eth, signer, new NonceManager(eth), sp.GetRequiredService<FeeEstimator>(),
-            sp.GetRequiredService<TxJournal>(), executionOptions, logger: sp.GetRequiredService<ILogger<TxExecutor>>()));
+            sp.GetRequiredService<TxJournal>(), executionOptions, logger: sp.GetRequiredService<ILogger<TxExecutor>>(),
+            metrics: new ExecutionMetrics(sp.GetRequiredService<IMeterFactory>())));
         services.AddSingleton(sp => new KeeperPipeline(sp.GetRequiredService<ChainIndexer>(), sp.GetRequiredService<LiquidationDetector>(),
             sp.GetRequiredService<LiquidationPlanner>(), eth, settings.Engine, sp.GetRequiredService<FeeEstimator>(),
-            settings.DryRun ? null : sp.GetRequiredService<TxExecutor>(), logger: sp.GetRequiredService<ILogger<KeeperPipeline>>()));
-        services.AddHostedService(sp => new HeadFollower(sp.GetRequiredService<ChainIndexer>(), eth, null, indexerOptions,
-            sp.GetRequiredService<ILogger<HeadFollower>>()));
+            settings.DryRun ? null : sp.GetRequiredService<TxExecutor>(), logger: sp.GetRequiredService<ILogger<KeeperPipeline>>(),
+            metrics: sp.GetService<KeeperMetrics>()));
+        if (settings.WebSocketUrl is { } wsUrl)
+        {
+            services.AddSingleton(sp => new WebSocketRpcClient(new WebSocketRpcClientOptions { Endpoint = wsUrl }));
+        }
+        services.AddHostedService(sp => new HeadFollower(sp.GetRequiredService<ChainIndexer>(), eth,
+            settings.WebSocketUrl is null ? null : new WebSocketNewHeadsSource(sp.GetRequiredService<WebSocketRpcClient>()), indexerOptions,
+            sp.GetRequiredService<ILogger<HeadFollower>>(), metrics: sp.GetService<KeeperMetrics>()));
         services.AddHostedService(sp => new KeeperService(sp.GetRequiredService<KeeperPipeline>(),
             settings.DryRun ? null : sp.GetRequiredService<TxExecutor>(), sp.GetRequiredService<ILogger<KeeperService>>()));
     }

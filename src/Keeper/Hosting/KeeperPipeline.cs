@@ -7,6 +7,7 @@ using CrossMargin.Ethereum.Rpc;
 using CrossMargin.Keeper.Detection;
 using CrossMargin.Keeper.Execution;
 using CrossMargin.Keeper.Indexing;
+using CrossMargin.Keeper.Monitoring;
 using CrossMargin.Keeper.Planning;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -17,7 +18,8 @@ namespace CrossMargin.Keeper.Hosting;
 public sealed record BlockReport(ulong Block, int Liquidatable, int Planned, int BatchesSent, int Skipped, IReadOnlyList<TimeSpan> DetectionToSend);
 
 /// <summary>Counters of the keeper loop.</summary>
-public readonly record struct KeeperStats(long Blocks, long Failures, long Batches, long Requests, long DryRunCalls, long DryRunReverts, long Included, long Reverted);
+public readonly record struct KeeperStats(long Blocks, long Failures, long Batches, long Requests, long DryRunCalls, long DryRunReverts, long Included, long Reverted,
+    long Cancelled = 0, long CollateralSales = 0);
 
 /// <summary>
 /// The keeper loop: for every indexed block, detect (<see cref="LiquidationDetector"/>), plan
@@ -37,14 +39,19 @@ public sealed partial class KeeperPipeline
     private readonly TxExecutor? _executor;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly KeeperMetrics? _metrics;
     private readonly List<TimeSpan> _latencies = [];
     private readonly Dictionary<string, int> _requestsByIntent = new(StringComparer.Ordinal);
     private readonly List<(int Requests, ulong GasUsed)> _gas = [];
-    private long _blocks, _failures, _batches, _requests, _dryRunCalls, _dryRunReverts, _resyncs, _included, _reverted;
+    private long _blocks, _failures, _batches, _requests, _dryRunCalls, _dryRunReverts, _resyncs, _included, _reverted, _cancelled, _collateralSales;
+    private readonly CollateralState _collateral;
+    private int _lastLiquidatable;
 
     /// <param name="executor">Sends transactions; null = dry run (plans are simulated with eth_call, nothing is sent).</param>
+    /// <param name="metrics">Metrics and readiness state (optional).</param>
     public KeeperPipeline(ChainIndexer indexer, LiquidationDetector detector, LiquidationPlanner planner, IEthClient eth, Address engine,
-        FeeEstimator fees, TxExecutor? executor, InFlightTracker? inFlight = null, ILogger<KeeperPipeline>? logger = null, TimeProvider? timeProvider = null)
+        FeeEstimator fees, TxExecutor? executor, InFlightTracker? inFlight = null, ILogger<KeeperPipeline>? logger = null, TimeProvider? timeProvider = null,
+        bool sellCollateral = true, KeeperMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(indexer);
         ArgumentNullException.ThrowIfNull(detector);
@@ -61,15 +68,31 @@ public sealed partial class KeeperPipeline
         InFlight = inFlight ?? new InFlightTracker();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
+        _metrics = metrics;
+        _collateral = new CollateralState(new CollateralPlanner(planner.Options, planner.Liquidator, planner.Gate)) { Enabled = sellCollateral };
+    }
+
+    private sealed class CollateralState(CollateralPlanner planner)
+    {
+        public CollateralPlanner Planner { get; } = planner;
+        public bool Enabled { get; init; }
+        public bool Approved { get; set; }
+        public bool Expected { get; set; }
+        public bool StartChecked { get; set; }
+        public string? ApproveIntent { get; set; }
     }
 
     public InFlightTracker InFlight { get; }
+
+    /// <summary>Every transaction sent for an opportunity, with its outcome.</summary>
+    public SendLog Sends { get; } = new();
 
     public bool DryRun => _executor is null;
 
     public KeeperStats Stats => new(Interlocked.Read(ref _blocks), Interlocked.Read(ref _failures), Interlocked.Read(ref _batches),
         Interlocked.Read(ref _requests), Interlocked.Read(ref _dryRunCalls), Interlocked.Read(ref _dryRunReverts),
-        Interlocked.Read(ref _included), Interlocked.Read(ref _reverted));
+        Interlocked.Read(ref _included), Interlocked.Read(ref _reverted), Interlocked.Read(ref _cancelled),
+        Interlocked.Read(ref _collateralSales));
 
     /// <summary>Detection-to-send latency of every batch sent so far.</summary>
     public IReadOnlyList<TimeSpan> Latencies { get { lock (_latencies) return [.. _latencies]; } }
@@ -80,6 +103,8 @@ public sealed partial class KeeperPipeline
     /// <summary>Consumes the indexer's blocks until cancelled.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        RestoreInFlight();
+        await PrepareAsync(cancellationToken).ConfigureAwait(false);
         var reader = _indexer.Blocks;
         while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -128,6 +153,7 @@ public sealed partial class KeeperPipeline
         catch (Exception ex)
         {
             Interlocked.Increment(ref _failures);
+            _metrics?.BlockFailed();
             LogBlockFailed(_logger, block.Number, ex.GetType().Name, ex.Message);
             return null;
         }
@@ -137,43 +163,176 @@ public sealed partial class KeeperPipeline
     public async Task<BlockReport> ProcessBlockAsync(BlockProcessed block, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(block);
-        long started = Stopwatch.GetTimestamp();
+        using var blockSpan = KeeperTracing.StartBlock(block.Number);
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["Block"] = block.Number });
         Interlocked.Increment(ref _blocks);
         DrainOutcomes();
         long resyncs = _indexer.Stats.Resyncs;
         if (resyncs != Interlocked.Exchange(ref _resyncs, resyncs)) _detector.RequestFullReload();
 
+        Task<UInt256>? balance = await PrefetchAsync(block, cancellationToken).ConfigureAwait(false);
+        if (_executor is not null)
+        {
+            // settle what was mined (receipts came with the block's reads) before planning: accounts our mined transactions
+            // liquidated leave the in-flight set and can be planned again in this block
+            await _executor.OnNewBlockAsync(block.Number, cancellationToken).ConfigureAwait(false);
+            DrainOutcomes();
+        }
+        // detection-to-send latency runs from here: the block's data is in hand
+        long started = Stopwatch.GetTimestamp();
+        Activity? detectSpan = KeeperTracing.Start(KeeperTracing.Detect);
         DetectionResult detection = await _detector.ProcessAsync(block, cancellationToken).ConfigureAwait(false);
+        detectSpan?.Dispose();
+        _metrics?.Detection(_indexer.Book.AccountCount, detection.Liquidatable.Count, detection.Recomputed, Stopwatch.GetElapsedTime(started));
+        _lastLiquidatable = detection.Liquidatable.Count;
+        if (_collateral.Enabled && _executor is not null && !_collateral.StartChecked)
+        {
+            _collateral.StartChecked = true;
+            // value for the fee cap: a generous share of a typical sale's reward (the approval is a one-off)
+            await EnsureAllowanceAsync(detection.Block, UInt256.Zero, new UInt256(10_000_000_000_000_000UL), cancellationToken).ConfigureAwait(false);
+        }
+        foreach (LiquidationCandidate c in detection.Liquidatable) Sends.SeenLiquidatable(c.Account, detection.Block);
         var latencies = new List<TimeSpan>();
         int planned = 0, sent = 0, skipped = 0;
+        var outbox = new List<Outgoing>();
         if (detection.Liquidatable.Count > 0)
         {
-            FeeEstimate fee = await _fees.EstimateAsync(cancellationToken).ConfigureAwait(false);
+            FeeEstimate fee = await _fees.EstimateAtAsync(block.Number, cancellationToken).ConfigureAwait(false);
             UInt256 expected = checked(fee.NextBaseFee + fee.MaxPriorityFeePerGas);
             var gas = new GasQuote(expected < fee.MaxFeePerGas ? expected : fee.MaxFeePerGas, detection.NativePrice);
+            Activity? planSpan = KeeperTracing.Start(KeeperTracing.Plan);
+            // our transactions still waiting for block space take the next block first
+            ulong pending = _executor?.PendingGas ?? 0;
+            ulong budget = _planner.Options.BlockGasBudget > pending ? _planner.Options.BlockGasBudget - pending : 0;
             LiquidationPlan plan = _planner.Plan(detection, _detector.StateOf, gas, InFlight, _detector.Config!.SlotOracles,
-                _indexer.Book.VaultCash, _indexer.Book.InsuranceFund);
+                _indexer.Book.VaultCash, _indexer.Book.InsuranceFund, budget);
+            planSpan?.Dispose();
             planned = plan.RequestCount;
             skipped = plan.Skipped.Count;
-            LogPlanned(_logger, block.Number, detection.Liquidatable.Count, plan.Batches.Count, plan.RequestCount, plan.Skipped.Count);
+            LogPlanned(_logger, detection.Block, detection.Liquidatable.Count, plan.Batches.Count, plan.RequestCount, plan.Skipped.Count);
             foreach (LiquidationBatch batch in plan.Batches)
             {
-                if (await SendAsync(block.Number, batch, cancellationToken).ConfigureAwait(false))
-                {
-                    sent++;
-                    TimeSpan latency = Stopwatch.GetElapsedTime(started);
-                    latencies.Add(latency);
-                    lock (_latencies) _latencies.Add(latency);
-                }
+                if (await QueueBatchAsync(detection.Block, batch, outbox, cancellationToken).ConfigureAwait(false)) sent++;
+            }
+            if (_collateral.Enabled)
+            {
+                ulong left = budget > plan.EstimatedGas ? budget - plan.EstimatedGas : 0;
+                sent += await QueueCollateralSalesAsync(detection, gas, balance, left, outbox, cancellationToken).ConfigureAwait(false);
             }
         }
-        if (_executor is not null) await _executor.OnNewBlockAsync(block.Number, cancellationToken).ConfigureAwait(false);
-        DrainOutcomes();
+        TimeSpan planning = Stopwatch.GetElapsedTime(started);
+        sent += await FlushAsync(outbox, started, latencies, cancellationToken).ConfigureAwait(false);
+        if (sent > 0)
+        {
+            double totalMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            LogTimings(_logger, block.Number, sent, planning.TotalMilliseconds, totalMs);
+            if (_executor is null)
+            {
+                // dry run: detection to the end of the simulations
+                TimeSpan latency = Stopwatch.GetElapsedTime(started);
+                for (int i = 0; i < sent; i++) latencies.Add(latency);
+            }
+            lock (_latencies) _latencies.AddRange(latencies);
+            foreach (TimeSpan l in latencies) _metrics?.DetectionToSend(l);
+        }
+        if (_executor is not null)
+        {
+            DrainOutcomes();
+            await CancelGoneAsync(detection, block.ChangedAccounts, cancellationToken).ConfigureAwait(false);
+            _metrics?.PendingTransactions(_executor.InFlight.Count);
+        }
+        _metrics?.BlockProcessed(block.Number);
         return new BlockReport(block.Number, detection.Liquidatable.Count, planned, sent, skipped, latencies);
     }
 
-    private async Task<bool> SendAsync(ulong blockNumber, LiquidationBatch batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// The block's reads in one batched round trip: the hub's prices (for the detector), the sender's mined nonce and the
+    /// receipts of transactions in flight (for the executor), the fee history when a send is likely, and the settlement
+    /// token balance when collateral sales are likely. Each consumer falls back to its own call when its part failed.
+    /// </summary>
+    private async Task<Task<UInt256>?> PrefetchAsync(BlockProcessed block, CancellationToken cancellationToken)
+    {
+        if (_eth.Rpc is not { } rpc) return null;
+        var batch = rpc.StartBatch();
+        _ = _detector.QueuePrices(batch, block); // awaited by ProcessAsync
+        _executor?.QueueBlockReads(batch, block.Number);
+        bool busy = _lastLiquidatable > 0 || InFlight.IntentCount > 0;
+        Task<FeeHistory>? history = busy ? batch.Add(_fees.HistoryRequest()) : null;
+        Task<UInt256>? balance = null;
+        if (_collateral.Expected && _executor is not null && _detector.Config?.AssetTokens is { Count: > 0 } tokens)
+        {
+            balance = batch.Add(new MockERC20(tokens[0]).BalanceOf(_planner.Liquidator), BlockTag.Latest);
+        }
+        if (batch.Count == 0) return null;
+        try
+        {
+            await batch.SendAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcClientException e)
+        {
+            LogPrefetchFailed(_logger, block.Number, e.Message);
+        }
+        if (history is { IsCompletedSuccessfully: true })
+        {
+            try
+            {
+                _fees.Prime(block.Number, history.Result);
+            }
+            catch (InvalidOperationException)
+            {
+                // an empty history: EstimateAtAsync asks again
+            }
+        }
+        return balance;
+    }
+
+    /// <summary>A transaction to send this block and what to do with the executor's answer.</summary>
+    private sealed record Outgoing(TxExecutor.Submission Submission, Action<SubmitResult> OnResult, IReadOnlyList<Address> Accounts, int Requests, UInt256 Reward);
+
+    /// <summary>Sends everything queued for the block through the executor (simulations in one batch, sends in another).</summary>
+    private async Task<int> FlushAsync(List<Outgoing> outbox, long started, List<TimeSpan> latencies, CancellationToken cancellationToken)
+    {
+        if (_executor is null || outbox.Count == 0) return 0;
+        using Activity? span = KeeperTracing.StartSubmit(outbox.Count);
+        IReadOnlyList<SubmitResult> results;
+        try
+        {
+            results = await _executor.SubmitBatchAsync([.. outbox.Select(o => o.Submission)], cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            foreach (var o in outbox) InFlight.Release(o.Submission.Intent.Id);
+            throw;
+        }
+        long flushed = Stopwatch.GetTimestamp();
+        DateTimeOffset sentAt = _time.GetUtcNow();
+        int sent = 0;
+        for (int i = 0; i < outbox.Count; i++)
+        {
+            Outgoing o = outbox[i];
+            o.OnResult(results[i]);
+            if (results[i].State == IntentState.Sent)
+            {
+                sent++;
+                ExecutionIntent intent = o.Submission.Intent;
+                // detection to the node's answer to the send (journal bookkeeping after it is not counted)
+                TimeSpan latency = Stopwatch.GetElapsedTime(started, results[i].SentTimestamp != 0 ? results[i].SentTimestamp : flushed);
+                latencies.Add(latency);
+                Sends.Sent(new SentTransaction(intent.Id, intent.Kind, results[i].TxHash, intent.DetectedBlock, o.Accounts, o.Requests, o.Reward, latency)
+                {
+                    SentAt = sentAt,
+                });
+            }
+            else
+            {
+                InFlight.Release(results[i].IntentId);
+            }
+        }
+        return sent;
+    }
+
+    /// <summary>Queues one batchLiquidate (or, in dry-run mode, simulates it now and returns true when it would pass).</summary>
+    private async Task<bool> QueueBatchAsync(ulong blockNumber, LiquidationBatch batch, List<Outgoing> outbox, CancellationToken cancellationToken)
     {
         CrossMarginEngine.LiquidationRequest[] requests =
             [.. batch.Requests.Select(r => new CrossMarginEngine.LiquidationRequest(r.Account, (ulong)r.MarketId, r.MaxSize))];
@@ -197,27 +356,197 @@ public sealed partial class KeeperPipeline
         var targets = batch.Accounts.SelectMany(p => p.Steps.Select(s => new LiquidationTarget(s.Account, (ulong)s.MarketId, s.SizeClosed))).ToList();
         var intent = ExecutionIntent.Liquidation(targets, batch.RewardWei, _time.GetUtcNow(), blockNumber);
         InFlight.Add(intent.Id, batch.Accounts.Select(p => p.Account));
-        SubmitResult result;
+        outbox.Add(new Outgoing(new TxExecutor.Submission(intent, _engine.BatchLiquidate(requests), batch.GasLimit, batch.RewardWei), result =>
+        {
+            if (result.State != IntentState.Sent)
+            {
+                LogNotSent(_logger, intent.Id, result.State, requests.Length, batch.GasLimit, result.Reason ?? "");
+                return;
+            }
+            Interlocked.Increment(ref _batches);
+            Interlocked.Add(ref _requests, requests.Length);
+            lock (_gas) _requestsByIntent[intent.Id] = requests.Length;
+            _metrics?.LiquidationSent(intent.Id, requests.Length);
+            LogSent(_logger, intent.Id, result.TxHash, requests.Length, batch.Reward, batch.GasCost);
+        }, [.. batch.Accounts.Select(p => p.Account)], requests.Length, batch.Reward));
+        return false; // counted when flushed
+    }
+
+    /// <summary>
+    /// Collateral sales for insolvent accounts without positions (what batchLiquidate cannot fix). The keeper pays in the
+    /// settlement token: its balance caps the sales, and the engine's allowance is set once (an approve transaction; the
+    /// sales that simulate before it is mined are skipped and planned again next block).
+    /// </summary>
+    private async Task<int> QueueCollateralSalesAsync(DetectionResult detection, GasQuote gas, Task<UInt256>? prefetchedBalance, ulong gasLeft,
+        List<Outgoing> outbox, CancellationToken cancellationToken)
+    {
+        var config = _detector.Config!;
+        bool any = false;
+        foreach (LiquidationCandidate c in detection.Liquidatable)
+        {
+            if (!InFlight.Contains(c.Account) && _detector.StateOf(c.Account) is { } state && CollateralPlanner.NeedsCollateralSale(state, c.Health))
+            {
+                any = true;
+                break;
+            }
+        }
+        _collateral.Expected = any;
+        if (!any || config.AssetTokens is not { Count: > 0 } tokens) return 0;
+        var settlement = new MockERC20(tokens[0]);
+        UInt256 budget = UInt256.MaxValue;
+        if (_executor is not null)
+        {
+            budget = prefetchedBalance is { IsCompletedSuccessfully: true }
+                ? prefetchedBalance.Result
+                : await _eth.CallAsync(settlement.BalanceOf(_planner.Liquidator), BlockTag.Latest, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        CollateralPlan plan = _collateral.Planner.Plan(detection, _detector.StateOf, gas, budget, InFlight, config.SlotOracles, gasLeft);
+        if (plan.Sales.Count == 0)
+        {
+            if (plan.Skipped.Count > 0) LogCollateralSkipped(_logger, detection.Block, plan.Skipped.Count, plan.Skipped[0].Reason, plan.Skipped[0].Detail ?? "");
+            return 0;
+        }
+        if (_executor is not null && !_collateral.Approved)
+        {
+            UInt256 value = gas.ToWei(plan.Sales.Aggregate(UInt256.Zero, (s, x) => checked(s + x.Reward)));
+            if (!await EnsureAllowanceAsync(detection.Block, plan.TotalPayment, value, cancellationToken).ConfigureAwait(false)) return 0;
+        }
+        int simulated = 0;
+        foreach (CollateralSale sale in plan.Sales)
+        {
+            ContractTx call = _engine.LiquidateCollateral(sale.Account, (ulong)sale.AssetId, sale.Amount);
+            if (_executor is null)
+            {
+                Interlocked.Increment(ref _dryRunCalls);
+                try
+                {
+                    await _eth.CallAsync(call.ToCallRequest(_planner.Liquidator), BlockTag.Latest, cancellationToken).ConfigureAwait(false);
+                    simulated++;
+                }
+                catch (RpcException ex) when (ex.IsExecutionReverted)
+                {
+                    Interlocked.Increment(ref _dryRunReverts);
+                    LogDryRunReverted(_logger, detection.Block, 1, ex.Message);
+                }
+                continue;
+            }
+            UInt256 value = gas.ToWei(sale.Reward);
+            var intent = new ExecutionIntent(Guid.NewGuid().ToString("N"), "collateral",
+                [new LiquidationTarget(sale.Account, (ulong)sale.AssetId, sale.Amount)], value, _time.GetUtcNow(), detection.Block);
+            InFlight.Add(intent.Id, [sale.Account]);
+            outbox.Add(new Outgoing(new TxExecutor.Submission(intent, call, sale.GasLimit, value), result =>
+            {
+                if (result.State != IntentState.Sent)
+                {
+                    LogNotSent(_logger, intent.Id, result.State, 1, sale.GasLimit, result.Reason ?? "");
+                    return;
+                }
+                Interlocked.Increment(ref _collateralSales);
+                _metrics?.CollateralSaleSent(intent.Id);
+                LogCollateralSent(_logger, intent.Id, result.TxHash, sale.Account, sale.AssetId, sale.Amount, sale.Payment, sale.Reward);
+            }, [sale.Account], 1, sale.Reward));
+        }
+        return simulated;
+    }
+
+    /// <summary>
+    /// True when the engine may pull <paramref name="needed"/> settlement tokens from the keeper. Otherwise sends (once) an
+    /// approve for the maximum and returns false: sales wait for it to be mined.
+    /// </summary>
+    private async Task<bool> EnsureAllowanceAsync(ulong block, UInt256 needed, UInt256 value, CancellationToken cancellationToken)
+    {
+        if (_collateral.Approved) return true;
+        if (_executor is null || _detector.Config?.AssetTokens is not { Count: > 0 } tokens) return false;
+        var settlement = new MockERC20(tokens[0]);
+        UInt256 allowance = await _eth.CallAsync(settlement.Allowance(_planner.Liquidator, _engine.Address), BlockTag.Latest, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        if (allowance >= needed && allowance >= (UInt256.MaxValue >> 1))
+        {
+            _collateral.Approved = true;
+            return true;
+        }
+        if (_collateral.ApproveIntent is not null && _executor.InFlight.Any(t => t.IntentId == _collateral.ApproveIntent)) return false; // pending
+        var approve = new ExecutionIntent(Guid.NewGuid().ToString("N"), "approve", [], value, _time.GetUtcNow(), block);
+        SubmitResult r = await _executor.SubmitAsync(approve, settlement.Approve(_engine.Address, UInt256.MaxValue), 100_000, value, cancellationToken)
+            .ConfigureAwait(false);
+        _collateral.ApproveIntent = r.State == IntentState.Sent ? approve.Id : null;
+        LogApprove(_logger, r.State, r.TxHash, r.Reason ?? "");
+        return false;
+    }
+
+    /// <summary>
+    /// Before the first block: the protocol configuration, and the settlement-token allowance collateral sales need (an
+    /// approve sent now lands long before a crash needs it). Failures are logged; the first block tries again.
+    /// </summary>
+    public async Task PrepareAsync(CancellationToken cancellationToken)
+    {
+        if (!_collateral.Enabled || _executor is null || _collateral.StartChecked) return;
         try
         {
-            result = await _executor.SubmitAsync(intent, _engine.BatchLiquidate(requests), batch.GasLimit, batch.RewardWei, cancellationToken).ConfigureAwait(false);
+            await _detector.EnsureConfigAsync(cancellationToken).ConfigureAwait(false);
+            ulong head = _indexer.Book.Head ?? 0;
+            await EnsureAllowanceAsync(head, UInt256.Zero, new UInt256(10_000_000_000_000_000UL), cancellationToken).ConfigureAwait(false);
+            _collateral.StartChecked = true;
         }
-        catch
+        catch (Exception e) when (e is RpcClientException or InvalidOperationException or Ethereum.Abi.AbiDecodingException)
         {
-            InFlight.Release(intent.Id);
-            throw;
+            LogPrepareFailed(_logger, e.Message);
         }
-        if (result.State != IntentState.Sent)
+    }
+
+    /// <summary>
+    /// After a restart the executor re-attaches the journal's pending transactions: their accounts are in flight again,
+    /// so that nothing is planned twice.
+    /// </summary>
+    public int RestoreInFlight()
+    {
+        if (_executor is null) return 0;
+        int restored = 0;
+        foreach (TrackedTransaction tracked in _executor.InFlight)
         {
-            InFlight.Release(intent.Id);
-            LogNotSent(_logger, intent.Id, result.State, requests.Length, batch.GasLimit, result.Reason ?? "");
-            return false;
+            // only liquidations are opportunities of accounts; oracle pushes and approvals have no targets
+            if (tracked.IntentId is not { } id || _executor.FindIntent(id) is not { Targets.Count: > 0 } intent) continue;
+            if (InFlight.Intents().Any(i => i.IntentId == id)) continue;
+            var accounts = intent.Targets.Select(t => t.Account).Where(a => !InFlight.Contains(a)).ToList();
+            InFlight.Add(id, accounts);
+            restored++;
         }
-        Interlocked.Increment(ref _batches);
-        Interlocked.Add(ref _requests, requests.Length);
-        lock (_gas) _requestsByIntent[intent.Id] = requests.Length;
-        LogSent(_logger, intent.Id, result.TxHash, requests.Length, batch.Reward, batch.GasCost);
-        return true;
+        if (restored > 0) LogRestored(_logger, restored);
+        return restored;
+    }
+
+    /// <summary>
+    /// Cancels in-flight intents none of whose accounts is liquidatable any more at the detected block (healthy again, or
+    /// liquidated by someone else): their transaction was not mined by then (receipts are settled first), so it could
+    /// only be skipped or revert. A cancellation is a 0-value self-transfer with the same nonce.
+    /// </summary>
+    private async Task CancelGoneAsync(DetectionResult detection, IReadOnlyList<Address> changed, CancellationToken cancellationToken)
+    {
+        if (_executor is null || InFlight.IntentCount == 0) return;
+        // a batchLiquidate is still useful for accounts with positions below maintenance; a collateral sale for accounts
+        // without positions and negative equity (an account can move from the first set to the second)
+        var positions = new HashSet<Address>(detection.Liquidatable.Where(c => !c.Health.MaintenanceMargin.IsZero).Select(c => c.Account));
+        var collateral = new HashSet<Address>(detection.Liquidatable
+            .Where(c => _detector.StateOf(c.Account) is { } s && CollateralPlanner.NeedsCollateralSale(s, c.Health)).Select(c => c.Account));
+        foreach ((string id, IReadOnlyList<Address> accounts) in InFlight.Intents())
+        {
+            if (accounts.Count == 0) continue;
+            HashSet<Address> useful = _executor.FindIntent(id)?.Kind == "collateral" ? collateral : positions;
+            if (accounts.Any(useful.Contains)) continue;
+            if (await _executor.CancelAsync(id, $"opportunity gone at block {detection.Block}", cancellationToken).ConfigureAwait(false))
+            {
+                Interlocked.Increment(ref _cancelled);
+                LogCancelling(_logger, id, detection.Block, accounts.Count);
+                // changed on chain while our transaction waited: someone else's transaction took the opportunity
+                var lost = accounts.Where(changed.Contains).ToList();
+                if (lost.Count > 0)
+                {
+                    var now = _time.GetUtcNow();
+                    _executor.Journal.RecordObservations(lost.Select(a =>
+                        new JournalObservation(now, detection.Block, ObservationKinds.LiquidationLost, a.ToString(), "")));
+                }
+            }
+        }
     }
 
     private void DrainOutcomes()
@@ -226,6 +555,15 @@ public sealed partial class KeeperPipeline
         while (_executor.Outcomes.TryRead(out ExecutionOutcome? outcome))
         {
             InFlight.Observe(outcome);
+            Sends.Observe(outcome);
+            _metrics?.Outcome(outcome);
+            if (outcome.Kind == ExecutionOutcomeKind.Included && outcome.IntentId is { } won
+                && Sends.Find(won) is { } sentTx)
+            {
+                string hash = outcome.TxHash?.ToString() ?? "";
+                _executor.Journal.RecordObservations(sentTx.Accounts.Select(a =>
+                    new JournalObservation(outcome.At, outcome.BlockNumber, ObservationKinds.LiquidationWon, a.ToString(), hash)));
+            }
             if (outcome.Kind == ExecutionOutcomeKind.Included) Interlocked.Increment(ref _included);
             if (outcome.IntentId is { } id && InFlightTracker.IsFinal(outcome.Kind))
             {
@@ -259,6 +597,30 @@ public sealed partial class KeeperPipeline
 
     [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Intent {IntentId} not sent ({State}; {Requests} requests, gas limit {GasLimit}): {Reason}")]
     private static partial void LogNotSent(ILogger logger, string intentId, IntentState state, int requests, ulong gasLimit, string reason);
+
+    [LoggerMessage(EventId = 3110, Level = LogLevel.Information, Message = "Intent {IntentId} sent as {TxHash}: liquidateCollateral({Account}, asset {AssetId}, {Amount} units) paying {Payment}, reward {Reward} WAD USD")]
+    private static partial void LogCollateralSent(ILogger logger, string intentId, Hash32? txHash, Address account, int assetId, UInt256 amount, UInt256 payment, UInt256 reward);
+
+    [LoggerMessage(EventId = 3111, Level = LogLevel.Information, Message = "Block {Block}: {Count} insolvent accounts need a collateral sale but none is planned (first: {Reason} {Detail})")]
+    private static partial void LogCollateralSkipped(ILogger logger, ulong block, int count, PlanSkipReason reason, string detail);
+
+    [LoggerMessage(EventId = 3112, Level = LogLevel.Information, Message = "Settlement-token allowance for the engine: approve {State} {TxHash} {Reason}")]
+    private static partial void LogApprove(ILogger logger, IntentState state, Hash32? txHash, string reason);
+
+    [LoggerMessage(EventId = 3113, Level = LogLevel.Warning, Message = "Block {Block}: the batched block read failed ({Reason}); each part is read on its own")]
+    private static partial void LogPrefetchFailed(ILogger logger, ulong block, string reason);
+
+    [LoggerMessage(EventId = 3114, Level = LogLevel.Debug, Message = "Block {Block}: {Sent} transactions sent; detect+plan {PlanMs:F2} ms, sent after {TotalMs:F2} ms")]
+    private static partial void LogTimings(ILogger logger, ulong block, int sent, double planMs, double totalMs);
+
+    [LoggerMessage(EventId = 3115, Level = LogLevel.Warning, Message = "Start-up preparation failed, trying again at the first block: {Reason}")]
+    private static partial void LogPrepareFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3108, Level = LogLevel.Information, Message = "Intent {IntentId}: none of its {Accounts} accounts is liquidatable at block {Block}; cancelling")]
+    private static partial void LogCancelling(ILogger logger, string intentId, ulong block, int accounts);
+
+    [LoggerMessage(EventId = 3109, Level = LogLevel.Information, Message = "{Count} intents pending from before the restart are in flight again")]
+    private static partial void LogRestored(ILogger logger, int count);
 
     [LoggerMessage(EventId = 3107, Level = LogLevel.Error, Message = "Intent {IntentId}: transaction {TxHash} reverted on chain")]
     private static partial void LogReverted(ILogger logger, string? intentId, Hash32? txHash);

@@ -124,24 +124,28 @@ public sealed partial class ChainIndexer
         }
         if (head.Number <= mine && Book.HashAt(head.Number) is var known && (known != head.Hash || head.Number < mine))
             await ResolveReorgAsync(cancellationToken).ConfigureAwait(false);
-        await AdvanceAsync(head.Number, cancellationToken).ConfigureAwait(false);
+        await AdvanceAsync(head.Number, head, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Applies blocks Head+1 .. <paramref name="target"/> one at a time, following reorgs on the way.</summary>
-    public async Task AdvanceAsync(ulong target, CancellationToken cancellationToken = default)
+    public Task AdvanceAsync(ulong target, CancellationToken cancellationToken = default) => AdvanceAsync(target, null, cancellationToken);
+
+    /// <param name="known">The announced head's header: used as is when it is the next block (saves a header read).</param>
+    public async Task AdvanceAsync(ulong target, BlockHeader? known, CancellationToken cancellationToken = default)
     {
         int reorgsHere = 0;
         while (Book.Head is not { } h ? true : h < target)
         {
             cancellationToken.ThrowIfCancellationRequested();
             ulong n = Book.Head is { } head ? head + 1 : 0;
-            var header = await GetHeaderAsync(n, cancellationToken).ConfigureAwait(false);
+            var header = known is not null && known.Number == n ? known : await GetHeaderAsync(n, cancellationToken).ConfigureAwait(false);
             if (header is null) return; // the node is behind the announced head; the next head continues
             if (header.Number != n) throw new IndexerDataException($"Asked for block {n}, got {header.Number}.");
             var parent = Book.HashAt(n - 1);
             if (n > 0 && parent is { } p && p != header.ParentHash)
             {
                 if (++reorgsHere > _options.ReorgDepth) throw new IndexerDataException("The chain keeps reorganising; giving up this round.");
+                known = null; // the announced header is no longer to be trusted
                 await ResolveReorgAsync(cancellationToken).ConfigureAwait(false);
                 continue;
             }
@@ -150,6 +154,7 @@ public sealed partial class ChainIndexer
             {
                 // Removed or foreign logs: the block is no longer canonical.
                 if (++reorgsHere > _options.ReorgDepth) throw new IndexerDataException("The chain keeps reorganising; giving up this round.");
+                known = null; // the announced header is no longer to be trusted
                 await ResolveReorgAsync(cancellationToken).ConfigureAwait(false);
                 continue;
             }

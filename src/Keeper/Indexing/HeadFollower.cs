@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using CrossMargin.Ethereum.Rpc;
+using CrossMargin.Keeper.Monitoring;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -50,11 +51,12 @@ public sealed partial class HeadFollower : BackgroundService
     private readonly IndexerOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly KeeperMetrics? _metrics;
     private int _consecutiveFailures;
     private long _failures, _gaps, _fallbacks;
 
     public HeadFollower(ChainIndexer indexer, IEthClient http, INewHeadsSource? heads, IndexerOptions options,
-        ILogger<HeadFollower>? logger = null, TimeProvider? timeProvider = null)
+        ILogger<HeadFollower>? logger = null, TimeProvider? timeProvider = null, KeeperMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(indexer);
         ArgumentNullException.ThrowIfNull(http);
@@ -66,6 +68,7 @@ public sealed partial class HeadFollower : BackgroundService
         _options = options;
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        _metrics = metrics;
     }
 
     /// <summary>Iterations that failed (and were retried).</summary>
@@ -127,6 +130,7 @@ public sealed partial class HeadFollower : BackgroundService
                 }
                 else if (e.Header is { } header)
                 {
+                    _metrics?.ChainHead(header.Number);
                     await IterateAsync(ct => _indexer.OnNewHeadAsync(header, ct), cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -145,9 +149,9 @@ public sealed partial class HeadFollower : BackgroundService
     /// <summary>Reads the node's head by number and hands it to the indexer (covers gaps: the indexer continues from its own head).</summary>
     private async Task PollOnceAsync(CancellationToken cancellationToken)
     {
-        ulong number = await _http.BlockNumberAsync(cancellationToken).ConfigureAwait(false);
-        var header = await _http.GetBlockByNumberAsync(BlockTag.Number(number), cancellationToken).ConfigureAwait(false);
-        if (header is null) return; // served by a node behind the one that answered eth_blockNumber
+        var header = await _http.GetBlockByNumberAsync(BlockTag.Latest, cancellationToken).ConfigureAwait(false);
+        if (header is null) return; // a node without blocks
+        _metrics?.ChainHead(header.Number);
         await _indexer.OnNewHeadAsync(header, cancellationToken).ConfigureAwait(false);
     }
 
@@ -158,6 +162,7 @@ public sealed partial class HeadFollower : BackgroundService
         {
             await step(cancellationToken).ConfigureAwait(false);
             _consecutiveFailures = 0;
+            _metrics?.HeadSourceActive(Subscribed);
             return true;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -50,6 +50,12 @@ public sealed class InFlightTracker
         }
     }
 
+    /// <summary>Every intent in flight with its accounts.</summary>
+    public IReadOnlyList<(string IntentId, IReadOnlyList<Address> Accounts)> Intents()
+    {
+        lock (_lock) return [.. _byIntent.Select(p => (p.Key, (IReadOnlyList<Address>)p.Value))];
+    }
+
     /// <summary>True for outcomes after which nothing of the intent is in flight any more.</summary>
     public static bool IsFinal(ExecutionOutcomeKind kind) => kind is not (ExecutionOutcomeKind.Sent or ExecutionOutcomeKind.Replaced or ExecutionOutcomeKind.GapFilled);
 

@@ -34,12 +34,17 @@ public sealed class LiquidationPlanner
 
     public PlannerOptions Options => _options;
 
+    /// <summary>The price gate every liquidation passes.</summary>
+    public ILiquidationPriceGate Gate => _gate;
+
     /// <summary>
     /// Plans one block. <paramref name="states"/> gives the risk model's account states (copies are taken);
     /// <paramref name="slotOracles"/> maps price slots to oracle ids for the price gate.
     /// </summary>
+    /// <param name="blockGasBudget">Gas this block may still take (default <see cref="PlannerOptions.BlockGasBudget"/>; less when our
+    /// earlier transactions are still waiting for block space).</param>
     public LiquidationPlan Plan(DetectionResult detection, Func<Address, AccountState?> states, GasQuote gas, InFlightTracker? inFlight = null,
-        IReadOnlyList<Hash32>? slotOracles = null, Int256 vaultCash = default, UInt256 insuranceFund = default)
+        IReadOnlyList<Hash32>? slotOracles = null, Int256 vaultCash = default, UInt256 insuranceFund = default, ulong? blockGasBudget = null)
     {
         ArgumentNullException.ThrowIfNull(detection);
         ArgumentNullException.ThrowIfNull(states);
@@ -67,7 +72,7 @@ public sealed class LiquidationPlanner
             if (plan is not null) planned.Add(plan);
             else skipped.Add(skip!);
         }
-        return new LiquidationPlan(detection.Block, Pack(planned, gas, skipped), skipped);
+        return new LiquidationPlan(detection.Block, Pack(planned, gas, skipped, blockGasBudget ?? _options.BlockGasBudget), skipped);
     }
 
     private (PlannedLiquidation?, PlanSkip?) SizeAccount(RiskContext ctx, LiquidationCandidate c, Func<Address, AccountState?> states, GasQuote gas,
@@ -76,21 +81,17 @@ public sealed class LiquidationPlanner
         AccountState? state = states(c.Account);
         if (state is null) return (null, new PlanSkip(c.Account, PlanSkipReason.NothingToLiquidate, "unknown account"));
         RiskConfig cfg = ctx.Config;
+        // the account's health rests on all of its prices: one the gate disputes stops the whole account
+        if (slotOracles is not null && AccountPriceGating.FirstBlockedSlot(ctx, state, slotOracles, _gate, block) is { } blocked)
+            return (null, new PlanSkip(c.Account, PlanSkipReason.PriceGated, $"price of oracle {slotOracles[blocked]} disputed"));
         // positions by decreasing notional (|size|·price), then market id
         var order = new List<(int Market, UInt256 Notional)>();
-        bool gated = false;
         try
         {
             for (int m = 0; m < state.Positions.Length; m++)
             {
                 if (!state.Positions[m].IsOpen) continue;
-                int slot = cfg.Markets[m].PriceSlot;
-                UInt256 price = ctx.Price(slot);
-                if (slotOracles is not null && !_gate.Allows(slotOracles[slot], price, block))
-                {
-                    gated = true;
-                    continue;
-                }
+                UInt256 price = ctx.Price(cfg.Markets[m].PriceSlot);
                 order.Add((m, RiskMath.NotionalUp(RiskMath.Abs(state.Positions[m].Size), price)));
             }
         }
@@ -125,7 +126,7 @@ public sealed class LiquidationPlanner
         }
         if (steps.Count == 0)
         {
-            return (null, new PlanSkip(c.Account, gated ? PlanSkipReason.PriceGated : PlanSkipReason.NothingToLiquidate));
+            return (null, new PlanSkip(c.Account, PlanSkipReason.NothingToLiquidate));
         }
         UInt256 cost = gas.CostUsd(_options.GasPerRequest * (ulong)steps.Count);
         var plan = new PlannedLiquidation(c.Account, c.Shortfall, steps, reward, cost);
@@ -136,7 +137,7 @@ public sealed class LiquidationPlanner
         return (plan, null);
     }
 
-    private List<LiquidationBatch> Pack(List<PlannedLiquidation> planned, GasQuote gas, List<PlanSkip> skipped)
+    private List<LiquidationBatch> Pack(List<PlannedLiquidation> planned, GasQuote gas, List<PlanSkip> skipped, ulong blockBudget)
     {
         var batches = new List<LiquidationBatch>();
         var current = new List<PlannedLiquidation>();
@@ -152,6 +153,12 @@ public sealed class LiquidationPlanner
             if (_options.GasLimitFor(n) > _options.BatchGasBudget)
             {
                 skipped.Add(new PlanSkip(p.Account, PlanSkipReason.OverBatchLimit, "one account exceeds the batch gas budget"));
+                continue;
+            }
+            ulong committed = batches.Aggregate(0UL, (g, b) => g + b.EstimatedGas);
+            if (committed + _options.BatchBaseGas + _options.GasPerRequest * (ulong)(requests + n) > blockBudget)
+            {
+                skipped.Add(new PlanSkip(p.Account, PlanSkipReason.OverBatchLimit, "block gas budget used"));
                 continue;
             }
             if (current.Count > 0 && _options.GasLimitFor(requests + n) > _options.BatchGasBudget)

@@ -11,7 +11,7 @@ public sealed class PlannerOptions
     public UInt256 MinProfit { get; set; } = RiskMath.Wad;
 
     /// <summary>Gas per request inside batchLiquidate (measured ~61–74k). Default 75,000.</summary>
-    public ulong GasPerRequest { get; set; } = 75_000;
+    public ulong GasPerRequest { get; set; } = 65_000;
 
     /// <summary>
     /// Fixed gas of one batchLiquidate transaction: intrinsic 21k, calldata, cold oracle and market reads, funding
@@ -30,7 +30,13 @@ public sealed class PlannerOptions
     public ulong BatchGasBudget { get; set; } = 6_000_000;
 
     /// <summary>Most batches sent per block. Default 4.</summary>
-    public int MaxBatchesPerBlock { get; set; } = 4;
+    public int MaxBatchesPerBlock { get; set; } = 16;
+
+    /// <summary>
+    /// Estimated gas of everything the keeper sends in one block (batches and collateral sales): a share of the block gas
+    /// limit, since blocks are packed by gas limit and others' transactions need room too.
+    /// </summary>
+    public ulong BlockGasBudget { get; set; } = 24_000_000;
 
     /// <summary>Most requests (markets) per account in one batch. Default 4.</summary>
     public int MaxRequestsPerAccount { get; set; } = 4;
@@ -39,14 +45,22 @@ public sealed class PlannerOptions
     public bool CapRequestSize { get; set; }
 
     /// <summary>Gas limit of a batch with <paramref name="requests"/> requests, margin included.</summary>
+    /// <summary>Gas of one <c>liquidateCollateral</c> call (measured on the devnet: 157k including the 21k base).</summary>
+    public ulong CollateralLiquidateGas { get; set; } = 160_000;
+
+    /// <summary>Gas limit of a <c>liquidateCollateral</c> transaction (the estimate plus the margin).</summary>
+    public ulong CollateralGasLimit() => checked(CollateralLiquidateGas * (10_000UL + (ulong)GasLimitMarginBps) / 10_000UL);
+
     public ulong GasLimitFor(int requests) => checked((BatchBaseGas + GasPerRequest * (ulong)requests) * (10_000UL + (ulong)GasLimitMarginBps) / 10_000UL);
 
     public void Validate(List<string> failures)
     {
         ArgumentNullException.ThrowIfNull(failures);
         if (GasPerRequest == 0) failures.Add("Planner:GasPerRequest must be at least 1.");
+        if (CollateralLiquidateGas < 21_000) failures.Add("Planner:CollateralLiquidateGas must be at least 21000.");
         if (GasLimitMarginBps is < 0 or > 50_000) failures.Add("Planner:GasLimitMarginBps must be between 0 and 50000.");
         if (MaxBatchesPerBlock < 1) failures.Add("Planner:MaxBatchesPerBlock must be at least 1.");
+        if (BlockGasBudget < BatchGasBudget) failures.Add($"Planner:BlockGasBudget {BlockGasBudget} is below Planner:BatchGasBudget {BatchGasBudget}.");
         if (MaxRequestsPerAccount is < 1 or > 64) failures.Add("Planner:MaxRequestsPerAccount must be between 1 and 64.");
         if (GasPerRequest > 0 && GasLimitMarginBps is >= 0 and <= 50_000 && BatchGasBudget < GasLimitFor(1))
             failures.Add($"Planner:BatchGasBudget {BatchGasBudget} is below the gas limit of a one-request batch ({GasLimitFor(1)}).");
@@ -98,6 +112,8 @@ public enum PlanSkipReason
     SelfLiquidation,
     OverBatchLimit,
     NoGasPrice,
+    /// <summary>A collateral sale would pay more settlement token than the keeper holds.</summary>
+    NoInventory,
 }
 
 /// <summary>An account left out of the plan.</summary>
@@ -107,6 +123,9 @@ public sealed record PlanSkip(Address Account, PlanSkipReason Reason, string? De
 public sealed record LiquidationPlan(ulong Block, IReadOnlyList<LiquidationBatch> Batches, IReadOnlyList<PlanSkip> Skipped)
 {
     public int RequestCount => Batches.Sum(b => b.Requests.Count);
+
+    /// <summary>Estimated gas of all batches.</summary>
+    public ulong EstimatedGas => Batches.Aggregate(0UL, (g, b) => g + b.EstimatedGas);
 }
 
 /// <summary>

@@ -8,7 +8,7 @@ namespace CrossMargin.Keeper.Rpc;
 /// transiently the whole batch is retried and fails over together, so all answers come from the same node.
 /// Per-call JSON-RPC errors complete only their own call. Not thread-safe; send once.
 /// </summary>
-public sealed class ResilientRpcBatch
+public sealed class ResilientRpcBatch : IRpcBatch
 {
     private readonly ResilientRpcClient _client;
     private readonly List<Item> _items = [];

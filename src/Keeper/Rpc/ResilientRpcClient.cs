@@ -27,7 +27,7 @@ public sealed class RpcEndpointsExhaustedException(string message, Exception? in
 /// and it succeeds. JSON-RPC errors other than rate limits (reverts, invalid params, nonce errors) are never retried
 /// and never fail over: they are the answer. Thread-safe.
 /// </summary>
-public sealed partial class ResilientRpcClient : IRpcClient, IDisposable
+public sealed partial class ResilientRpcClient : IBatchingRpcClient, IDisposable
 {
     private readonly Endpoint[] _endpoints;
     private readonly TimeProvider _time;
@@ -127,6 +127,8 @@ public sealed partial class ResilientRpcClient : IRpcClient, IDisposable
 
     /// <summary>Starts a batch; <see cref="ResilientRpcBatch.SendAsync"/> sends it to one endpoint, failing over as a whole.</summary>
     public ResilientRpcBatch CreateBatch() => new(this);
+
+    IRpcBatch IBatchingRpcClient.StartBatch() => CreateBatch();
 
     internal async Task<TResult> ExecuteAsync<TResult, TState>(string method, TState state,
         Func<IRpcClient, TState, CancellationToken, Task<TResult>> call, CancellationToken cancellationToken)

@@ -75,6 +75,12 @@ public sealed class ConfigurationTests : IDisposable
         Assert.StartsWith("Planner:BatchGasBudget 10 is below", Failure(o), StringComparison.Ordinal);
         o = Good(); o.NativeOracle = "0xabcd";
         Assert.Equal("Keeper:NativeOracle: '0xabcd' is not a 32-byte hex oracle id.", Failure(o));
+        o = Good(); o.WebSocketUrl = "http://127.0.0.1:8545";
+        Assert.Equal("Keeper:WebSocketUrl: 'http://127.0.0.1:8545' is not a ws(s) URL (or \"off\").", Failure(o));
+        o = Good(); o.WebSocketUrl = "off";
+        Assert.Null(KeeperOptionsValidator.Validate(o).WebSocketUrl);
+        o = Good(); o.Planner.BlockGasBudget = o.Planner.BatchGasBudget - 1;
+        Assert.StartsWith("Planner:BlockGasBudget", Failure(o), StringComparison.Ordinal);
         o = Good(); o.Deployment = Path.Combine(_dir, "nope.json");
         Assert.StartsWith("Keeper:Deployment: cannot read devnet deployment", Failure(o), StringComparison.Ordinal);
 

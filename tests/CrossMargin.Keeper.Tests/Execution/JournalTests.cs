@@ -82,6 +82,35 @@ public sealed class JournalTests : IDisposable
     }
 
     [Fact]
+    public void A_transaction_journals_all_attempts_or_none()
+    {
+        using var j = TxJournal.Open(PathOf(), _time);
+        var intent = ExecutionIntent.Liquidation([], UInt256.One, _time.GetUtcNow(), 1);
+        j.RecordIntent(intent);
+        TxAttempt a = Attempt(intent.Id, 1, 1), b = Attempt(intent.Id, 2, 2);
+        j.RunInTransaction(() =>
+        {
+            j.RecordAttempt(a);
+            j.RecordAttempt(b);
+        });
+        Assert.Equal(2, j.GetAttempts(intent.Id).Count);
+
+        // the second record collides with the first (same hash): the whole transaction rolls back
+        TxAttempt c = Attempt(intent.Id, 3, 3);
+        Assert.Throws<TxJournalException>(() => j.RunInTransaction(() =>
+        {
+            j.RecordAttempt(c);
+            j.RecordAttempt(c);
+        }));
+        Assert.Null(j.GetAttempt(c.Hash));
+        Assert.Equal(2, j.GetAttempts(intent.Id).Count);
+
+        // and the journal still takes writes afterwards
+        j.RecordAttempt(c);
+        Assert.NotNull(j.GetAttempt(c.Hash));
+    }
+
+    [Fact]
     public void Journal_uses_wal_and_versions_its_schema()
     {
         using (TxJournal.Open(PathOf(), _time)) { }

@@ -99,6 +99,27 @@ public sealed class TxExecutorTests
     }
 
     [Fact]
+    public async Task Replacement_timing_counts_from_the_detected_block_when_blocks_are_reported_late()
+    {
+        await using var h = new ExecutorHarness(); // ReplaceAfterBlocks = 2
+        await h.Executor.StartAsync();
+        // the chain moves on while the caller is busy: the executor last heard of block 100
+        h.Chain.MiningPaused = true;
+        for (int i = 0; i < 3; i++) h.Chain.Mine();
+        h.Chain.MiningPaused = false;
+        var intent = ExecutorHarness.Intent(block: h.Chain.Head);
+        var submitted = await h.Executor.SubmitAsync(intent, ExecutorHarness.Liquidate(), 300_000, ExecutorHarness.Value);
+        Assert.Equal(IntentState.Sent, submitted.State);
+        Assert.Equal(h.Chain.Head, h.Journal.GetAttempt(submitted.TxHash!.Value)!.SentBlock);
+
+        await h.IdleBlocksAsync(1);
+        Assert.Single(h.Chain.Sent); // one block after sending: not replaced yet
+        await h.IdleBlocksAsync(1);
+        Assert.Equal(2, h.Chain.Sent.Count);
+        Assert.Equal(AttemptKind.Replacement, h.Journal.GetAttempts(intent.Id)[^1].Kind);
+    }
+
+    [Fact]
     public async Task Replacements_never_exceed_the_share_of_the_opportunity_value()
     {
         var options = new ExecutionOptions { ReplaceAfterBlocks = 1, MaxFeeShareOfValueBps = 5_000 };

@@ -185,8 +185,9 @@ internal sealed class FakeChain : IEthClient
         lock (_lock)
         {
             if (FailHeaders.TryDequeue(out var ex)) return Task.FromException<BlockHeader?>(ex);
-            Assert.Equal(BlockTagKind.Number, block.Kind); // the indexer never reads "latest"
-            ulong n = block.BlockNumber;
+            // the indexer reads by number only; the head follower polls "latest"
+            Assert.True(block.Kind is BlockTagKind.Number or BlockTagKind.Latest);
+            ulong n = block.Kind == BlockTagKind.Latest ? (ulong)_blocks.Count - 1 : block.BlockNumber;
             return Task.FromResult(n < (ulong)_blocks.Count ? _blocks[(int)n].Header : null);
         }
     }

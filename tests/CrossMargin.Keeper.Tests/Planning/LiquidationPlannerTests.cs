@@ -44,7 +44,7 @@ public sealed class LiquidationPlannerTests
     {
         var (w, d, r) = await DetectAsync(w => Longs(w, 5), 2900);
         Assert.Equal(5, r.Liquidatable.Count);
-        var planner = new LiquidationPlanner(new PlannerOptions { MinProfit = UInt256.Zero }, Keeper);
+        var planner = new LiquidationPlanner(new PlannerOptions { MinProfit = UInt256.Zero, GasPerRequest = 75_000 }, Keeper);
         var plan = planner.Plan(r, d.StateOf, Gas);
         var batch = Assert.Single(plan.Batches);
         Assert.Equal(Enumerable.Range(0, 5).Reverse().Select(RiskWorld.Addr), batch.Accounts.Select(p => p.Account));
@@ -130,6 +130,13 @@ public sealed class LiquidationPlannerTests
         plan = new LiquidationPlanner(options, Keeper).Plan(r, d.StateOf, Gas);
         Assert.Equal(2, plan.Batches.Count);
         Assert.Equal(4, plan.Skipped.Count(s => s.Reason == PlanSkipReason.OverBatchLimit));
+        // the block budget caps the estimated gas of all batches together: two full batches and a one-request batch fit
+        options.MaxBatchesPerBlock = 10;
+        options.BlockGasBudget = (2 * (50_000 + (3 * 70_000))) + 50_000 + 70_000;
+        plan = new LiquidationPlanner(options, Keeper).Plan(r, d.StateOf, Gas);
+        Assert.Equal([3, 3, 1], plan.Batches.Select(b => b.Requests.Count));
+        Assert.Equal(options.BlockGasBudget, plan.EstimatedGas);
+        Assert.Equal(3, plan.Skipped.Count(s => s.Reason == PlanSkipReason.OverBatchLimit && s.Detail == "block gas budget used"));
     }
 
     [Fact]
