@@ -52,11 +52,14 @@ public sealed partial class KeeperCompetitionTests(KeeperCompetitionDevnet devne
         try
         {
             var driver = await d.DriverAtInitialPricesAsync(d.Sender(0));
-            ulong startBlock = await d.Eth.BlockNumberAsync();
-            ulong firstNonce = await d.Eth.GetTransactionCountAsync(scenario.Keeper);
+            ulong startBlock;
+            ulong firstNonce;
             UInt256 baseFee = (await d.Eth.GetBlockByNumberAsync(BlockTag.Latest))!.BaseFeePerGas ?? UInt256.Zero;
 
             process = await scenario.StartKeeperAsync("keeper", StartTimeout);
+            await scenario.WaitForStartupApprovalAsync(StartTimeout);
+            startBlock = await d.Eth.BlockNumberAsync();
+            firstNonce = await d.Eth.GetTransactionCountAsync(scenario.Keeper);
             await d.Rpc.SetAutomineAsync(false);
             ulong crashBlock = await scenario.CrashAsync(driver, KeeperDevnetTests.CrashOracles, 0.75m, TimeSpan.FromSeconds(30));
             output.WriteLine($"crash in block {crashBlock}");

@@ -39,11 +39,14 @@ public sealed partial class KeeperRestartTests(KeeperRestartDevnet devnet, ITest
         try
         {
             var driver = await d.DriverAtInitialPricesAsync(d.Sender(0));
-            ulong startBlock = await d.Eth.BlockNumberAsync();
-            ulong firstNonce = await d.Eth.GetTransactionCountAsync(scenario.Keeper);
-            Assert.Empty(await KeeperAudit.BelowMaintenanceAsync(d.Eth, d.Engine, d.Deployment.Accounts, startBlock));
+            ulong startBlock;
+            ulong firstNonce;
+            Assert.Empty(await KeeperAudit.BelowMaintenanceAsync(d.Eth, d.Engine, d.Deployment.Accounts, await d.Eth.BlockNumberAsync()));
 
             process = await scenario.StartKeeperAsync("keeper#1", StartTimeout);
+            await scenario.WaitForStartupApprovalAsync(StartTimeout);
+            startBlock = await d.Eth.BlockNumberAsync();
+            firstNonce = await d.Eth.GetTransactionCountAsync(scenario.Keeper);
             await d.Rpc.SetAutomineAsync(false);
             ulong crashBlock = await scenario.CrashAsync(driver, KeeperDevnetTests.CrashOracles, 0.75m, TimeSpan.FromSeconds(30));
             int liquidatable = (await KeeperAudit.BelowMaintenanceAsync(d.Eth, d.Engine, d.Deployment.Accounts, crashBlock)).Count;

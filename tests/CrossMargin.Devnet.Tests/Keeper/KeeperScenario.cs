@@ -63,6 +63,14 @@ internal sealed class KeeperScenario(ProtocolDevnet devnet, string directory, IT
         return await devnet.Eth.BlockNumberAsync();
     }
 
+    /// <summary>
+    /// Waits until the keeper's start-up approval of the settlement token (for collateral sales; sent once, when the
+    /// allowance is missing) is mined, so that the block and nonce bookkeeping of a test starts after it.
+    /// </summary>
+    public Task WaitForStartupApprovalAsync(TimeSpan timeout) =>
+        PollAsync(() => Task.FromResult(File.Exists(JournalPath)
+            && KeeperAudit.ReadIntents(JournalPath).Any(i => i.Kind == "approve" && i.State == IntentState.Included)), timeout, "the start-up approval");
+
     /// <summary>Waits until the journal holds at least one Sent attempt that anvil still has pending in its pool; returns those.</summary>
     public async Task<List<JournalRow>> WaitForPendingAttemptsAsync(TimeSpan timeout)
     {
