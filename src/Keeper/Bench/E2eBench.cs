@@ -14,6 +14,7 @@ using CrossMargin.Keeper.Execution;
 using CrossMargin.Keeper.Hosting;
 using CrossMargin.Keeper.Indexing;
 using CrossMargin.Keeper.Planning;
+using CrossMargin.Keeper.Rpc;
 using CrossMargin.Risk;
 using Microsoft.Data.Sqlite;
 
@@ -62,7 +63,7 @@ public static class E2eBench
         await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {accounts} accounts seeded in {seedWatch.Elapsed.TotalSeconds:F1} s")).ConfigureAwait(false);
 
         using var http = new JsonRpcClient(anvil.RpcUrl, timeout: TimeSpan.FromSeconds(120));
-        var counting = new CountingRpc(http);
+        var counting = new CountingRpcClient(http);
         var eth = new EthClient(counting);
         var plain = new EthClient(http);
         using var deployerSigner = new LocalTxSigner(PrivateKey.FromHex(AnvilDevAccounts.Deployer.PrivateKeyHex), ownsKey: true);
@@ -215,34 +216,5 @@ public static class E2eBench
             foreach (var h in health) if (h.Equity < RiskMath.ToInt256(h.MaintenanceMargin)) below++;
         }
         return below;
-    }
-
-    /// <summary>Counts JSON-RPC round trips: a batch counts once.</summary>
-    private sealed class CountingRpc(IRpcClient inner) : IBatchingRpcClient
-    {
-        private long _count;
-
-        public long Count => Interlocked.Read(ref _count);
-
-        public Task<T> RequestAsync<T>(RpcRequest<T> request, CancellationToken cancellationToken = default)
-        {
-            Interlocked.Increment(ref _count);
-            return inner.RequestAsync(request, cancellationToken);
-        }
-
-        public IRpcBatch StartBatch() => new Batch(this, inner.StartBatch());
-
-        private sealed class Batch(CountingRpc owner, IRpcBatch batch) : IRpcBatch
-        {
-            public int Count => batch.Count;
-
-            public Task<T> Add<T>(RpcRequest<T> request) => batch.Add(request);
-
-            public Task SendAsync(CancellationToken cancellationToken = default)
-            {
-                if (batch.Count > 0) Interlocked.Increment(ref owner._count);
-                return batch.SendAsync(cancellationToken);
-            }
-        }
     }
 }

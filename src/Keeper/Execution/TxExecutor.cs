@@ -200,9 +200,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
                 _metrics.Error("fees");
                 return Fail(intent, "fee estimation failed: " + ex.Message);
             }
-            UInt256 cap = FeeBump.AffordableMaxFee(opportunityValue, _options.MaxFeeShareOfValueBps, gasLimit, _options.Fees.MaxFeeCap);
-            UInt256 maxFee = estimate.MaxFeePerGas > cap ? cap : estimate.MaxFeePerGas;
-            UInt256 tip = estimate.MaxPriorityFeePerGas > maxFee ? maxFee : estimate.MaxPriorityFeePerGas;
+            var (maxFee, tip) = CappedFees(estimate, opportunityValue, gasLimit);
             if (maxFee < estimate.NextBaseFee)
                 return Skip(intent, $"unprofitable: affordable max fee {maxFee} is below the next base fee {estimate.NextBaseFee}");
 
@@ -397,9 +395,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             {
                 if (results[k] is not null) continue;
                 var item = items[k];
-                UInt256 cap = FeeBump.AffordableMaxFee(item.OpportunityValue, _options.MaxFeeShareOfValueBps, gasLimits[k], _options.Fees.MaxFeeCap);
-                UInt256 maxFee = estimate.MaxFeePerGas > cap ? cap : estimate.MaxFeePerGas;
-                UInt256 tip = estimate.MaxPriorityFeePerGas > maxFee ? maxFee : estimate.MaxPriorityFeePerGas;
+                var (maxFee, tip) = CappedFees(estimate, item.OpportunityValue, gasLimits[k]);
                 if (maxFee < estimate.NextBaseFee)
                 {
                     results[k] = Skip(item.Intent, $"unprofitable: affordable max fee {maxFee} is below the next base fee {estimate.NextBaseFee}");
@@ -435,24 +431,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             for (int j = 0; j < unsigned.Count; j++)
             {
                 var (k, tx, _) = unsigned[j];
-                var now = _time.GetUtcNow();
-                attempts[j] = new TxAttempt
-                {
-                    Hash = signed[j].Hash,
-                    IntentId = items[k].Intent.Id,
-                    Sender = Sender,
-                    Nonce = tx.Nonce,
-                    Kind = AttemptKind.Original,
-                    Raw = signed[j].ToArray(),
-                    MaxFeePerGas = tx.MaxFeePerGas,
-                    MaxPriorityFeePerGas = tx.MaxPriorityFeePerGas,
-                    GasLimit = tx.GasLimit,
-                    Value = tx.Value,
-                    State = AttemptState.Signed,
-                    CreatedAt = now,
-                    UpdatedAt = now,
-                    SentBlock = _head,
-                };
+                attempts[j] = NewAttempt(tx, signed[j], items[k].Intent.Id, AttemptKind.Original);
             }
             try
             {
@@ -783,24 +762,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
             lease?.Release();
             throw;
         }
-        var now = _time.GetUtcNow();
-        var attempt = new TxAttempt
-        {
-            Hash = signed.Hash,
-            IntentId = intentId,
-            Sender = Sender,
-            Nonce = tx.Nonce,
-            Kind = kind,
-            Raw = signed.ToArray(),
-            MaxFeePerGas = tx.MaxFeePerGas,
-            MaxPriorityFeePerGas = tx.MaxPriorityFeePerGas,
-            GasLimit = tx.GasLimit,
-            Value = tx.Value,
-            State = AttemptState.Signed,
-            CreatedAt = now,
-            UpdatedAt = now,
-            SentBlock = _head,
-        };
+        var attempt = NewAttempt(tx, signed, intentId, kind);
         try
         {
             _journal.RecordAttempt(attempt);
@@ -821,7 +783,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
         else if (result == SendResult.Accepted)
         {
-            attempt = attempt with { State = AttemptState.Sent, SentAt = now };
+            attempt = attempt with { State = AttemptState.Sent, SentAt = attempt.CreatedAt };
         }
         else
         {
@@ -843,6 +805,37 @@ public sealed partial class TxExecutor : IAsyncDisposable
             sending = Task.FromException<Hash32>(e); // a client that throws instead of returning a faulted task
         }
         return await CompleteBroadcastAsync(attempt, sending).ConfigureAwait(false);
+    }
+
+    /// <summary>The estimate's fees, the max fee capped so that gasLimit × maxFee stays within the configured share of the value.</summary>
+    private (UInt256 MaxFee, UInt256 Tip) CappedFees(FeeEstimate estimate, UInt256 opportunityValue, ulong gasLimit)
+    {
+        UInt256 cap = FeeBump.AffordableMaxFee(opportunityValue, _options.MaxFeeShareOfValueBps, gasLimit, _options.Fees.MaxFeeCap);
+        UInt256 maxFee = estimate.MaxFeePerGas > cap ? cap : estimate.MaxFeePerGas;
+        return (maxFee, estimate.MaxPriorityFeePerGas > maxFee ? maxFee : estimate.MaxPriorityFeePerGas);
+    }
+
+    /// <summary>The journal record of a freshly signed transaction.</summary>
+    private TxAttempt NewAttempt(UnsignedTransaction tx, SignedTransaction signed, string? intentId, AttemptKind kind)
+    {
+        var now = _time.GetUtcNow();
+        return new TxAttempt
+        {
+            Hash = signed.Hash,
+            IntentId = intentId,
+            Sender = Sender,
+            Nonce = tx.Nonce,
+            Kind = kind,
+            Raw = signed.ToArray(),
+            MaxFeePerGas = tx.MaxFeePerGas,
+            MaxPriorityFeePerGas = tx.MaxPriorityFeePerGas,
+            GasLimit = tx.GasLimit,
+            Value = tx.Value,
+            State = AttemptState.Signed,
+            CreatedAt = now,
+            UpdatedAt = now,
+            SentBlock = _head,
+        };
     }
 
     /// <summary>Journals the outcome of an eth_sendRawTransaction of <paramref name="attempt"/>.</summary>

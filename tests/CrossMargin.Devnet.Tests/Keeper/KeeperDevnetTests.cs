@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using CrossMargin.Devnet.Tests.Protocol;
 using CrossMargin.Ethereum;
 using CrossMargin.Ethereum.Contracts;
@@ -11,52 +10,13 @@ using CrossMargin.Keeper.Execution;
 using CrossMargin.Keeper.Hosting;
 using CrossMargin.Keeper.Indexing;
 using CrossMargin.Keeper.Planning;
+using CrossMargin.Keeper.Rpc;
 using CrossMargin.Risk;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
 namespace CrossMargin.Devnet.Tests.Keeper;
-
-/// <summary>
-/// An IRpcClient that counts what goes through it: <see cref="Count"/> round trips (a JSON-RPC batch is one),
-/// <see cref="ByMethod"/> the calls per method (batched or not).
-/// </summary>
-internal sealed class CountingRpcClient(IRpcClient inner) : IBatchingRpcClient
-{
-    private long _count;
-
-    public long Count => Interlocked.Read(ref _count);
-
-    public ConcurrentDictionary<string, long> ByMethod { get; } = new(StringComparer.Ordinal);
-
-    public Task<T> RequestAsync<T>(RpcRequest<T> request, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        Interlocked.Increment(ref _count);
-        ByMethod.AddOrUpdate(request.Method, 1, (_, n) => n + 1);
-        return inner.RequestAsync(request, cancellationToken);
-    }
-
-    public IRpcBatch StartBatch() => new Batch(this, inner.StartBatch());
-
-    private sealed class Batch(CountingRpcClient owner, IRpcBatch batch) : IRpcBatch
-    {
-        public int Count => batch.Count;
-
-        public Task<T> Add<T>(RpcRequest<T> request)
-        {
-            owner.ByMethod.AddOrUpdate(request.Method, 1, (_, n) => n + 1);
-            return batch.Add(request);
-        }
-
-        public Task SendAsync(CancellationToken cancellationToken = default)
-        {
-            if (batch.Count > 0) Interlocked.Increment(ref owner._count);
-            return batch.SendAsync(cancellationToken);
-        }
-    }
-}
 
 public sealed class KeeperDevnet : ProtocolDevnet
 {

@@ -11,6 +11,7 @@ using CrossMargin.Keeper.Execution;
 using CrossMargin.Keeper.Hosting;
 using CrossMargin.Keeper.Indexing;
 using CrossMargin.Keeper.Planning;
+using CrossMargin.Keeper.Rpc;
 using CrossMargin.Risk;
 using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
