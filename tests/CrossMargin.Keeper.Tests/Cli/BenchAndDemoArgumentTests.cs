@@ -3,6 +3,7 @@ using CrossMargin.Keeper.Cli;
 
 namespace CrossMargin.Keeper.Tests.Cli;
 
+[Collection(CrossMargin.Keeper.Tests.Cli.ConsoleCollection.Name)]
 public sealed class BenchAndDemoArgumentTests
 {
     [Theory]

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Configuration;
 
 namespace CrossMargin.Keeper.Tests.Configuration;
 
+[Collection(CrossMargin.Keeper.Tests.Cli.ConsoleCollection.Name)]
 public sealed class ConfigurationTests : IDisposable
 {
     private const string EngineText = AnvilDevAccounts.AnvilDevAddress1;

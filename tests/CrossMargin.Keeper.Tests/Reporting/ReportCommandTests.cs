@@ -5,6 +5,7 @@ using Microsoft.Data.Sqlite;
 
 namespace CrossMargin.Keeper.Tests.Reporting;
 
+[Collection(CrossMargin.Keeper.Tests.Cli.ConsoleCollection.Name)]
 public sealed class ReportCommandTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("cm-report-cli-").FullName;

@@ -3,6 +3,7 @@ using Xunit;
 
 namespace CrossMargin.Keeper.Tests.Oracle.Push;
 
+[Collection(CrossMargin.Keeper.Tests.Cli.ConsoleCollection.Name)]
 public sealed class MarketCommandTests
 {
     [Fact]
