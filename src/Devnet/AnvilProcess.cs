@@ -23,7 +23,7 @@ public sealed class AnvilProcess : IAsyncDisposable
     /// starts anvil (stdin /dev/null, fd 3 closed), prints anvil's pid, and runs a background
     /// <c>cat</c> on the pipe that kills anvil at EOF. It then waits for anvil and exits with its status.
     /// </summary>
-    internal const string WatchdogScript =
+    public const string WatchdogScript =
         "exec 3<&0 0</dev/null\n" +
         "\"$0\" \"$@\" 3<&- &\n" +
         "a=$!\n" +
@@ -37,7 +37,7 @@ public sealed class AnvilProcess : IAsyncDisposable
         "kill \"$w\" 2>/dev/null\n" +
         "exit \"$s\"\n";
 
-    internal const string PidMarker = "crossmargin-anvil-pid ";
+    public const string PidMarker = "crossmargin-anvil-pid ";
 
     private const int MaxPortAttempts = 8;
 

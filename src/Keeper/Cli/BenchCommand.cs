@@ -44,8 +44,51 @@ public static class BenchCommand
             Console.WriteLine(Table(results, ms));
             return results.All(r => r.Reverted == 0 && r.BlocksToClear != ulong.MaxValue) ? 0 : 1;
         });
-        var bench = new Command("bench", "Performance harnesses on the embedded devnet.") { e2e };
+        var bench = new Command("bench", "Performance harnesses on the embedded devnet.") { e2e, CreateMemory() };
         return bench;
+    }
+
+    private static Command CreateMemory()
+    {
+        var accounts = new Option<int>("--accounts") { Description = "Accounts to seed (1000..200000).", DefaultValueFactory = _ => 100_000 };
+        var blockMs = new Option<int>("--block-ms") { Description = "Milliseconds between blocks (200..12000).", DefaultValueFactory = _ => 1000 };
+        var crashBlocks = new Option<int>("--crash-blocks") { Description = "Blocks mined after the crash (1..500).", DefaultValueFactory = _ => 30 };
+        var memory = new Command("memory", "Seed a devnet, run the keeper daemon as a child process against it, and measure its resident set through a cold sync and a crash.")
+        {
+            accounts, blockMs, crashBlocks,
+        };
+        memory.SetAction(async (parseResult, ct) =>
+        {
+            int n = parseResult.GetValue(accounts), ms = parseResult.GetValue(blockMs), blocks = parseResult.GetValue(crashBlocks);
+            string? error = n is < 1000 or > 200_000 ? "--accounts must be between 1000 and 200000."
+                : ms is < 200 or > 12_000 ? "--block-ms must be between 200 and 12000."
+                : blocks is < 1 or > 500 ? "--crash-blocks must be between 1 and 500."
+                : null;
+            if (error is not null)
+            {
+                await Console.Error.WriteLineAsync(error).ConfigureAwait(false);
+                return CliApp.BadArguments;
+            }
+            Console.WriteLine($"{n} accounts:");
+            MemoryResult r = await MemoryBench.RunAsync(n, ms, blocks, Console.Out, ct).ConfigureAwait(false);
+            Console.WriteLine();
+            Console.WriteLine(MemoryTable(r));
+            return 0;
+        });
+        return memory;
+    }
+
+    /// <summary>One memory run as a Markdown table.</summary>
+    public static string MemoryTable(MemoryResult r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        static string Mb(long b) => (b / (1024.0 * 1024.0)).ToString("F0", CultureInfo.InvariantCulture);
+        var w = new StringWriter(CultureInfo.InvariantCulture);
+        w.WriteLine("| accounts | seeding s | keeper start to all indexed s | peak RSS after sync + 5 blocks MB | liquidatable | requests sent | peak RSS with the crash MB | RSS at the end MB |");
+        w.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        w.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {r.Indexed:N0} | {r.Seeding.TotalSeconds:F0} | {r.Ready.TotalSeconds:F1} | {Mb(r.PeakRssQuietBytes)} | {r.LiquidatableAtCrash} | {r.RequestsSent} ({r.CrashBlocks} blocks) | {Mb(r.PeakRssBytes)} | {Mb(r.RssEndBytes)} |"));
+        return w.ToString();
     }
 
     /// <summary>The results as a Markdown table (medians and p99 over the run).</summary>

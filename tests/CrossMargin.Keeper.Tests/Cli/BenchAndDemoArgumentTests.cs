@@ -10,6 +10,10 @@ public sealed class BenchAndDemoArgumentTests
     [InlineData("bench", "e2e", "--accounts", "5")]
     [InlineData("bench", "e2e", "--accounts", "1000,abc")]
     [InlineData("bench", "e2e", "--accounts", "1000", "--block-ms", "10")]
+    [InlineData("bench", "memory", "--accounts", "999")]
+    [InlineData("bench", "memory", "--accounts", "200001")]
+    [InlineData("bench", "memory", "--block-ms", "100")]
+    [InlineData("bench", "memory", "--crash-blocks", "0")]
     [InlineData("demo", "--accounts", "3")]
     [InlineData("demo", "--block-ms", "1")]
     [InlineData("demo", "--max-blocks", "0")]
@@ -31,5 +35,15 @@ public sealed class BenchAndDemoArgumentTests
         string[] lines = table.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.Equal(3, lines.Length);
         Assert.Equal("| 1,000 | 5.0 | 250 | 234 | 244 | 0 | 3.00 / 100.00 | 1.00 / 50.00 | 900.00 / 1000.00 | 4.00 / 8.0 | 4 / 4 | 200 | 150 / 40 |", lines[2]);
+    }
+
+    [Fact]
+    public void The_memory_table_reports_the_keeper_process_figures_in_megabytes()
+    {
+        const long Mb = 1024L * 1024;
+        var r = new MemoryResult(100_000, TimeSpan.FromSeconds(700), TimeSpan.FromSeconds(12.34), 100_000, 250 * Mb, 280 * Mb + (Mb / 3), 270 * Mb, 23_000, 4_321, 30);
+        string[] lines = BenchCommand.MemoryTable(r).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(3, lines.Length);
+        Assert.Equal("| 100,000 | 700 | 12.3 | 250 | 23000 | 4321 (30 blocks) | 280 | 270 |", lines[2]);
     }
 }

@@ -1,0 +1,299 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using CrossMargin.Contracts;
+using CrossMargin.Devnet;
+using CrossMargin.Ethereum;
+using CrossMargin.Ethereum.Contracts;
+using CrossMargin.Ethereum.Numerics;
+using CrossMargin.Ethereum.Rpc;
+using CrossMargin.Ethereum.Signing;
+using CrossMargin.Ethereum.Transactions;
+using CrossMargin.Keeper.Monitoring;
+
+namespace CrossMargin.Keeper.Bench;
+
+/// <summary>What one memory run measured, all of the keeper daemon's own process.</summary>
+/// <param name="Ready">From the keeper's start to its /metrics showing every account indexed and the head processed.</param>
+/// <param name="PeakRssQuietBytes">Peak resident set (VmHWM) after the cold sync and a few quiet blocks.</param>
+/// <param name="PeakRssBytes">Peak resident set over the keeper's whole life, the crash included.</param>
+/// <param name="RssEndBytes">Resident set at the end of the run.</param>
+public sealed record MemoryResult(int Accounts, TimeSpan Seeding, TimeSpan Ready, long Indexed, long PeakRssQuietBytes, long PeakRssBytes,
+    long RssEndBytes, long LiquidatableAtCrash, long RequestsSent, int CrashBlocks);
+
+/// <summary>
+/// <c>crossmargin bench memory</c>: a fresh anvil seeded with N accounts, then the keeper daemon (<c>crossmargin run</c>,
+/// the same executable) started as a child process against it; its resident set is read from /proc while it cold-syncs,
+/// follows quiet blocks, and works through a one-block −28% move of ETH and BTC. The number is the daemon's, not this
+/// harness's (which holds the seeding state).
+/// </summary>
+public static class MemoryBench
+{
+    private const ulong BlockGasLimit = 30_000_000;
+
+    public static async Task<MemoryResult> RunAsync(int accounts, int blockMs, int crashBlocks, TextWriter log, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("bench memory reads /proc/<pid>/status (Linux only)");
+        await using var anvil = await AnvilProcess.StartAsync(new AnvilOptions { GasLimit = 1_000_000_000 }, ct).ConfigureAwait(false);
+        var deployment = await DevnetDeployer.DeployAsync(anvil.RpcUrl, anvil.ChainId, wsUrl: anvil.WsUrl, cancellationToken: ct).ConfigureAwait(false);
+        var seedWatch = Stopwatch.StartNew();
+        for (int first = 0; first < accounts; first += 1000)
+        {
+            await DevnetSeeder.SeedAsync(deployment, new DevnetSeedOptions { Accounts = Math.Min(1000, accounts - first), Seed = 11, FirstIndex = first }, ct)
+                .ConfigureAwait(false);
+            if ((first / 1000) % 10 == 9)
+                await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {first + 1000} accounts seeded ({seedWatch.Elapsed.TotalSeconds:F0} s)")).ConfigureAwait(false);
+        }
+        seedWatch.Stop();
+        await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {accounts} accounts seeded in {seedWatch.Elapsed.TotalSeconds:F1} s")).ConfigureAwait(false);
+
+        using var http = new JsonRpcClient(anvil.RpcUrl, timeout: TimeSpan.FromSeconds(120));
+        var eth = new EthClient(http);
+        using var deployerSigner = new LocalTxSigner(PrivateKey.FromHex(AnvilDevAccounts.Deployer.PrivateKeyHex), ownsKey: true);
+        var sender = new TransactionSender(eth, deployerSigner, anvil.ChainId);
+        var keeperAccount = AnvilDevAccounts.All[2];
+        await sender.SendAndWaitAsync(new MockERC20(deployment.Assets[0].Token).Mint(keeperAccount.Address, new UInt256(1_000_000_000UL * 1_000_000UL)), cancellationToken: ct)
+            .ConfigureAwait(false);
+        var prices = new PriceDriver(deployment, sender, http);
+        await prices.SetPricesAsync(DevnetDefaults.Oracles.ToDictionary(o => o.Symbol, o => o.InitialPrice), cancellationToken: ct).ConfigureAwait(false);
+        await http.RequestAsync(new RpcRequest<bool>("evm_setBlockGasLimit", w => w.WriteStringValue(Hex.EncodeQuantity(BlockGasLimit)), _ => true), ct)
+            .ConfigureAwait(false);
+
+        string dir = Directory.CreateTempSubdirectory("crossmargin-bench-memory-").FullName;
+        string deploymentPath = Path.Combine(dir, "deployment.json");
+        deployment.Save(deploymentPath);
+        int port = FreePort();
+        using var keeper = ChildKeeper.Start(
+        [
+            "run", "--deployment", deploymentPath, "--dev-allow-raw-key", "--no-oracle",
+            "--Keeper:JournalPath=" + Path.Combine(dir, "journal.db"),
+            "--Keeper:Detection:DefaultBlockTimeSeconds=1",
+            "--Keeper:MinProfitUsd=0.1",
+            "--Keeper:Monitoring:Port=" + port.ToString(CultureInfo.InvariantCulture),
+            "--Logging:LogLevel:Default=Warning",
+        ], dir, new Dictionary<string, string> { ["CROSSMARGIN_DEV_PRIVATE_KEY"] = keeperAccount.PrivateKeyHex });
+        using var scrape = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(10) };
+        try
+        {
+            int pid = await keeper.WaitForPidAsync(TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+            var started = Stopwatch.StartNew();
+            ulong head = await eth.BlockNumberAsync(ct).ConfigureAwait(false);
+            IReadOnlyDictionary<string, double> metrics = new Dictionary<string, double>();
+            while (true)
+            {
+                keeper.ThrowIfExited();
+                metrics = await ScrapeAsync(scrape, ct).ConfigureAwait(false);
+                if (Value(metrics, KeeperMetrics.AccountsIndexedName) >= accounts && Value(metrics, KeeperMetrics.ProcessedBlockName) >= head) break;
+                if (started.Elapsed > TimeSpan.FromMinutes(10)) throw new TimeoutException("the keeper did not index every account within 10 minutes");
+                await Task.Delay(100, ct).ConfigureAwait(false);
+            }
+            started.Stop();
+            long indexed = (long)Value(metrics, KeeperMetrics.AccountsIndexedName);
+            await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"  keeper pid {pid}: {indexed} accounts indexed, head {head} processed {started.Elapsed.TotalSeconds:F1} s after start; RSS {Mb(ProcStatus(pid, "VmRSS:"))} MB")).ConfigureAwait(false);
+
+            await http.SetAutomineAsync(false, ct).ConfigureAwait(false);
+            for (int i = 0; i < 5; i++)
+            {
+                await http.MineAsync(cancellationToken: ct).ConfigureAwait(false);
+                await Task.Delay(blockMs, ct).ConfigureAwait(false);
+            }
+            keeper.ThrowIfExited();
+            long peakQuiet = ProcStatus(pid, "VmHWM:");
+            await log.WriteLineAsync($"  after 5 quiet blocks: peak RSS {Mb(peakQuiet)} MB, RSS {Mb(ProcStatus(pid, "VmRSS:"))} MB").ConfigureAwait(false);
+
+            var crash = new Dictionary<string, decimal>();
+            foreach (string o in (string[])["ETH/USD", "BTC/USD"]) crash[o] = DevnetDefaults.Oracles.First(x => x.Symbol == o).InitialPrice * 0.72m;
+            Task update = prices.SetPricesAsync(crash, cancellationToken: ct);
+            while (!update.IsCompleted)
+            {
+                await http.MineAsync(cancellationToken: ct).ConfigureAwait(false);
+                await Task.WhenAny(update, Task.Delay(200, ct)).ConfigureAwait(false);
+            }
+            await update.ConfigureAwait(false);
+            long liquidatable = 0;
+            for (int i = 0; i < crashBlocks; i++)
+            {
+                await http.MineAsync(cancellationToken: ct).ConfigureAwait(false);
+                await Task.Delay(blockMs, ct).ConfigureAwait(false);
+                keeper.ThrowIfExited();
+                metrics = await ScrapeAsync(scrape, ct).ConfigureAwait(false);
+                liquidatable = Math.Max(liquidatable, (long)Value(metrics, KeeperMetrics.AccountsLiquidatableName));
+            }
+            long sent = (long)Value(metrics, KeeperMetrics.LiquidationsSentName);
+            long peak = ProcStatus(pid, "VmHWM:"), rss = ProcStatus(pid, "VmRSS:");
+            await log.WriteLineAsync($"  crash: {liquidatable} liquidatable at most, {sent} requests sent in {crashBlocks} blocks; peak RSS {Mb(peak)} MB, RSS {Mb(rss)} MB")
+                .ConfigureAwait(false);
+            return new MemoryResult(accounts, seedWatch.Elapsed, started.Elapsed, indexed, peakQuiet, peak, rss, liquidatable, sent, crashBlocks);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            foreach (string line in keeper.Tail(20)) await log.WriteLineAsync("  keeper> " + line).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            keeper.Kill();
+            try { Directory.Delete(dir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static string Mb(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("F0", CultureInfo.InvariantCulture);
+
+    private static double Value(IReadOnlyDictionary<string, double> metrics, string name) => metrics.TryGetValue(name, out double v) ? v : 0;
+
+    /// <summary>Unlabelled samples of the keeper's /metrics (labelled series summed under their name); empty while it is not up yet.</summary>
+    private static async Task<IReadOnlyDictionary<string, double>> ScrapeAsync(HttpClient client, CancellationToken ct)
+    {
+        string text;
+        try
+        {
+            text = await client.GetStringAsync(new Uri("metrics", UriKind.Relative), ct).ConfigureAwait(false);
+        }
+        catch (HttpRequestException)
+        {
+            return new Dictionary<string, double>();
+        }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return new Dictionary<string, double>();
+        }
+        var values = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (string line in text.Split('\n'))
+        {
+            if (line.Length == 0 || line[0] == '#') continue;
+            int space = line.LastIndexOf(' ');
+            if (space <= 0) continue;
+            string series = line[..space];
+            int brace = series.IndexOf('{', StringComparison.Ordinal);
+            string name = brace < 0 ? series : series[..brace];
+            if (!double.TryParse(line.AsSpan(space + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out double v)) continue;
+            values[name] = values.GetValueOrDefault(name) + v;
+        }
+        return values;
+    }
+
+    /// <summary>A field (in kB) of /proc/&lt;pid&gt;/status, as bytes.</summary>
+    private static long ProcStatus(int pid, string field)
+    {
+        foreach (string line in File.ReadLines($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/status"))
+        {
+            if (!line.StartsWith(field, StringComparison.Ordinal)) continue;
+            return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+        }
+        throw new InvalidOperationException($"{field} missing from /proc/{pid}/status");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>
+    /// This same executable as a child process, under anvil's watchdog shell (it is SIGKILLed when this process goes
+    /// away); the watchdog prints the keeper's own pid, which is what /proc is read for.
+    /// </summary>
+    private sealed class ChildKeeper : IDisposable
+    {
+        private readonly Process _shell;
+        private readonly List<string> _lines = [];
+        private int _pid;
+
+        private ChildKeeper(Process shell) => _shell = shell;
+
+        public static ChildKeeper Start(IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string> environment)
+        {
+            var info = new ProcessStartInfo("/bin/sh")
+            {
+                WorkingDirectory = workingDirectory,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                RedirectStandardInput = true,
+                UseShellExecute = false,
+            };
+            info.ArgumentList.Add("-c");
+            info.ArgumentList.Add(AnvilProcess.WatchdogScript);
+            string self = Environment.ProcessPath ?? throw new InvalidOperationException("the path of this executable is unknown");
+            if (Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+            {
+                info.ArgumentList.Add(self);
+                info.ArgumentList.Add(typeof(MemoryBench).Assembly.Location);
+            }
+            else
+            {
+                info.ArgumentList.Add(self);
+            }
+            foreach (string a in arguments) info.ArgumentList.Add(a);
+            foreach (var (k, v) in environment) info.Environment[k] = v;
+            var shell = new Process { StartInfo = info };
+            var child = new ChildKeeper(shell);
+            shell.OutputDataReceived += (_, e) => child.OnLine(e.Data);
+            shell.ErrorDataReceived += (_, e) => child.OnLine(e.Data);
+            if (!shell.Start()) throw new InvalidOperationException("the keeper process did not start");
+            shell.BeginOutputReadLine();
+            shell.BeginErrorReadLine();
+            return child;
+        }
+
+        public async Task<int> WaitForPidAsync(TimeSpan timeout, CancellationToken ct)
+        {
+            var deadline = Stopwatch.StartNew();
+            while (Volatile.Read(ref _pid) == 0)
+            {
+                ThrowIfExited();
+                if (deadline.Elapsed > timeout) throw new TimeoutException("the keeper's pid was not reported");
+                await Task.Delay(20, ct).ConfigureAwait(false);
+            }
+            return _pid;
+        }
+
+        public void ThrowIfExited()
+        {
+            if (_shell.HasExited) throw new InvalidOperationException($"the keeper exited with code {_shell.ExitCode}");
+        }
+
+        public IReadOnlyList<string> Tail(int n)
+        {
+            lock (_lines) return [.. _lines.TakeLast(n)];
+        }
+
+        public void Kill()
+        {
+            try
+            {
+                if (!_shell.HasExited) _shell.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // already gone
+            }
+            _shell.WaitForExit(30_000);
+        }
+
+        public void Dispose()
+        {
+            Kill();
+            _shell.Dispose();
+        }
+
+        private void OnLine(string? line)
+        {
+            if (line is null) return;
+            if (_pid == 0 && line.StartsWith(AnvilProcess.PidMarker, StringComparison.Ordinal)
+                && int.TryParse(line.AsSpan(AnvilProcess.PidMarker.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+            {
+                Volatile.Write(ref _pid, pid);
+                return;
+            }
+            lock (_lines)
+            {
+                _lines.Add(line);
+                if (_lines.Count > 500) _lines.RemoveRange(0, 100);
+            }
+        }
+    }
+}
