@@ -118,6 +118,8 @@ public sealed class LiquidationPlanner
                 if (!o.Executed) continue;
                 steps.Add(o);
                 reward = checked(reward + o.KeeperReward);
+                // the next request would first recompute this same health and skip as NotLiquidatable
+                if (!o.HealthAfter.IsLiquidatable) break;
             }
         }
         catch (Exception e) when (e is ArithmeticException or PriceUnavailableException)
