@@ -19,8 +19,10 @@ namespace CrossMargin.Keeper.Execution;
 /// <item><term><see cref="LiquidationLost"/></term><description>key: an account we targeted that another liquidator
 /// liquidated first (0x address); value: the other transaction's hash when known (or empty); block: the block it was
 /// liquidated in. Rendered: accounts lost to others, per block and in total.</description></item>
-/// <item><term><see cref="RewardWei"/></term><description>key: the intent id; value: the reward actually received in wei
-/// (exact decimal integer); block: the inclusion block. Rendered: summed as rewards realised, and per block.</description></item>
+/// <item><term><see cref="RewardWei"/></term><description>key: the intent id; value: the keeper reward the transaction's
+/// <c>Liquidated</c> events carried (settlement-token WAD, USD), converted to gas-token wei at the gas token's price of
+/// the last block the keeper detected on (exact decimal integer); block: the inclusion block. Rendered: summed as
+/// rewards realised, and per block.</description></item>
 /// </list>
 /// Other kinds may be recorded; the report lists them with their counts only.
 /// </summary>

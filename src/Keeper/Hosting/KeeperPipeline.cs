@@ -43,6 +43,8 @@ public sealed partial class KeeperPipeline
     private readonly List<TimeSpan> _latencies = [];
     private readonly Dictionary<string, int> _requestsByIntent = new(StringComparer.Ordinal);
     private readonly List<(int Requests, ulong GasUsed)> _gas = [];
+    /// <summary>The gas token's USD price (WAD) at the last detected block, to express realised rewards in wei.</summary>
+    private UInt256 _nativePrice;
     private long _blocks, _failures, _batches, _requests, _dryRunCalls, _dryRunReverts, _resyncs, _included, _reverted, _cancelled, _collateralSales;
     private readonly CollateralState _collateral;
     private int _lastLiquidatable;
@@ -191,6 +193,7 @@ public sealed partial class KeeperPipeline
             // value for the fee cap: a generous share of a typical sale's reward (the approval is a one-off)
             await EnsureAllowanceAsync(detection.Block, UInt256.Zero, new UInt256(10_000_000_000_000_000UL), cancellationToken).ConfigureAwait(false);
         }
+        if (!detection.NativePrice.IsZero) _nativePrice = detection.NativePrice;
         foreach (LiquidationCandidate c in detection.Liquidatable) Sends.SeenLiquidatable(c.Account, detection.Block);
         var latencies = new List<TimeSpan>();
         int planned = 0, sent = 0, skipped = 0;
@@ -557,12 +560,12 @@ public sealed partial class KeeperPipeline
             InFlight.Observe(outcome);
             Sends.Observe(outcome);
             _metrics?.Outcome(outcome);
-            if (outcome.Kind == ExecutionOutcomeKind.Included && outcome.IntentId is { } won
-                && Sends.Find(won) is { } sentTx)
+            if (outcome.Kind == ExecutionOutcomeKind.Included && outcome.IntentId is { } won)
             {
-                string hash = outcome.TxHash?.ToString() ?? "";
-                _executor.Journal.RecordObservations(sentTx.Accounts.Select(a =>
-                    new JournalObservation(outcome.At, outcome.BlockNumber, ObservationKinds.LiquidationWon, a.ToString(), hash)));
+                // sent by this process: in memory; sent before a restart: the journal's intent
+                if (Sends.Find(won) is { } sentTx) RecordResults(outcome, won, sentTx.Kind, sentTx.Accounts);
+                else if (_executor.FindIntent(won) is { Targets.Count: > 0 } intent)
+                    RecordResults(outcome, won, intent.Kind, [.. intent.Targets.Select(t => t.Account).Distinct()]);
             }
             if (outcome.Kind == ExecutionOutcomeKind.Included) Interlocked.Increment(ref _included);
             if (outcome.IntentId is { } id && InFlightTracker.IsFinal(outcome.Kind))
@@ -578,6 +581,34 @@ public sealed partial class KeeperPipeline
                 LogReverted(_logger, outcome.IntentId, outcome.TxHash);
             }
         }
+    }
+
+    /// <summary>
+    /// Journal observations of a mined opportunity: for a batch, the accounts its <c>Liquidated</c> events name (won), the
+    /// accounts whose requests were all skipped (lost) and the reward carried by the events (in wei at the gas token's
+    /// last known price); for a collateral sale, which reverts unless it executes, its account.
+    /// </summary>
+    private void RecordResults(ExecutionOutcome outcome, string intentId, string kind, IReadOnlyList<Address> accounts)
+    {
+        string hash = outcome.TxHash?.ToString() ?? "";
+        var rows = new List<JournalObservation>();
+        if (kind == "collateral")
+        {
+            foreach (Address a in accounts)
+                rows.Add(new JournalObservation(outcome.At, outcome.BlockNumber, ObservationKinds.LiquidationWon, a.ToString(), hash));
+        }
+        else
+        {
+            LiquidationReceipt r = LiquidationReceipt.Read(outcome.Logs, _planner.Liquidator);
+            foreach (Address a in r.AccountsWon)
+                rows.Add(new JournalObservation(outcome.At, outcome.BlockNumber, ObservationKinds.LiquidationWon, a.ToString(), hash));
+            foreach (Address a in r.AccountsLost)
+                rows.Add(new JournalObservation(outcome.At, outcome.BlockNumber, ObservationKinds.LiquidationLost, a.ToString(), ""));
+            if (!r.RewardWad.IsZero && !_nativePrice.IsZero)
+                rows.Add(JournalObservation.Amount(outcome.At, outcome.BlockNumber, ObservationKinds.RewardWei, intentId,
+                    new GasQuote(UInt256.Zero, _nativePrice).ToWei(r.RewardWad)));
+        }
+        if (rows.Count > 0) _executor!.Journal.RecordObservations(rows);
     }
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Block {Block} failed, continuing with the next block: {Type}: {Reason}")]

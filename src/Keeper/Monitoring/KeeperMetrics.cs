@@ -293,37 +293,17 @@ public sealed class KeeperMetrics : IDisposable
     /// </summary>
     private void CountResults(IReadOnlyList<LogEntry>? logs)
     {
-        if (logs is null) return;
-        var liquidated = new HashSet<Address>();
-        var skips = new List<(Address Account, string Reason)>();
-        foreach (LogEntry log in logs)
+        LiquidationReceipt r = LiquidationReceipt.Read(logs, _keeper);
+        if (r.RequestsWon > 0)
         {
-            if (log.Topics.Count == 0) continue;
-            if (log.Topics[0] == E.LiquidatedEvent.Topic0 && E.LiquidatedEvent.TryDecode(log.Topics, log.Data, out var won))
-            {
-                if (_keeper is { } me && won.Liquidator != me) continue;
-                liquidated.Add(won.Account);
-                _won.Add(1);
-                _rewards.Add((double)won.KeeperReward / s_wad);
-            }
-            else if (log.Topics[0] == E.LiquidationSkippedEvent.Topic0 && E.LiquidationSkippedEvent.TryDecode(log.Topics, log.Data, out var skipped))
-            {
-                string reason = skipped.Reason switch
-                {
-                    1 => "not_liquidatable",
-                    2 => "no_position",
-                    3 => "unknown_market",
-                    4 => "self_liquidation",
-                    _ => "other",
-                };
-                skips.Add((skipped.Account, reason));
-            }
+            _won.Add(r.RequestsWon);
+            _rewards.Add((double)r.RewardWad / s_wad);
         }
-        foreach (var (account, reason) in skips)
+        foreach (SkippedRequest s in r.Skipped)
         {
-            var tag = new KeyValuePair<string, object?>("reason", reason);
+            var tag = new KeyValuePair<string, object?>("reason", s.Label);
             _skipped.Add(1, tag);
-            if (!liquidated.Contains(account)) _lost.Add(1, tag);
+            if (r.IsLost(s.Account)) _lost.Add(1, tag);
         }
     }
 

@@ -107,7 +107,7 @@ public static class HtmlReportWriter
         WeiCard(h, "summary-rewards-expected", "Rewards expected", s.RewardsExpectedWei, "all liquidation intents, " + Group(s.RewardsExpectedWei) + " wei");
         WeiCard(h, "summary-rewards-expected-included", "Rewards expected, included", s.RewardsExpectedIncludedWei, "included liquidation intents, " + Group(s.RewardsExpectedIncludedWei) + " wei");
         WeiCard(h, "summary-rewards-realised", "Rewards realised", s.RewardsRealisedWei, "reward observations, " + Group(s.RewardsRealisedWei) + " wei");
-        Card(h, "summary-accounts-won", "Accounts liquidated", s.AccountsWon, $"targets of included intents; {Int(s.AccountsWonObserved)} observed");
+        Card(h, "summary-accounts-won", "Accounts liquidated", s.AccountsWon, $"accounts targeted by included intents; {Int(s.AccountsWonObserved)} observed");
         Card(h, "summary-accounts-lost", "Accounts lost to others", s.AccountsLost, "observations");
         h.Close();
         h.Close();

@@ -83,8 +83,10 @@ public static class ReportBuilder
             if (intent.State == IntentState.Included)
             {
                 expectedIncluded = checked(expectedIncluded + intent.Intent.ExpectedReward);
-                accountsWon += intent.Intent.Targets.Count;
-                if (winner is not null) Add(wonByBlock, winner.BlockNumber!.Value, intent.Intent.Targets.Count);
+                // targets are one per account and market: count accounts
+                int accounts = intent.Intent.Targets.Select(t => t.Account).Distinct().Count();
+                accountsWon += accounts;
+                if (winner is not null) Add(wonByBlock, winner.BlockNumber!.Value, accounts);
             }
         }
 

@@ -180,6 +180,22 @@ public sealed partial class KeeperCompetitionTests(KeeperCompetitionDevnet devne
             }
             var skippedGone = ours.SelectMany(t => t.Skipped).Where(s => gone.Contains(s.Account)).Select(s => s.Account).ToHashSet();
             if (sameBlock) Assert.Equal(gone.Order(), skippedGone.Order());
+
+            // the journal's observations agree with the receipts: won = the accounts our Liquidated events name (and the
+            // accounts of our mined collateral sales), every account the competitor took is lost, rewards were realised
+            var expectedWon = ours.SelectMany(t => t.Liquidated).Select(l => l.Account).ToHashSet();
+            foreach (var tx in ours.Where(t => t.Hash != cancelTx?.Hash))
+            {
+                var intent = journal.GetIntent(journal.GetAttempt(tx.Hash)!.IntentId!)!;
+                if (intent.Intent.Kind == "collateral") expectedWon.UnionWith(intent.Intent.Targets.Select(t => t.Account));
+            }
+            var wonObserved = journal.GetObservations(ObservationKinds.LiquidationWon).Select(o => Address.Parse(o.Key)).ToHashSet();
+            var lostObserved = journal.GetObservations(ObservationKinds.LiquidationLost).Select(o => Address.Parse(o.Key)).ToHashSet();
+            Assert.Equal(expectedWon.Order(), wonObserved.Order());
+            Assert.Subset(lostObserved, gone);
+            var rewards = journal.GetObservations(ObservationKinds.RewardWei);
+            Assert.Equal(ours.Count(t => t.Liquidated.Count > 0), rewards.Count);
+            Assert.All(rewards, r => Assert.False(r.AsUInt256().IsZero));
             output.WriteLine($"{ours.Count} keeper transactions; intents {string.Join(", ", intents.Select(i => $"{i.Id} {journal.GetIntent(i.Id)!.State}"))}; " +
                 $"{skippedGone.Count} of the competitor's {gone.Count} accounts skipped in ours");
         }
