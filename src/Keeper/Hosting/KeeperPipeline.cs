@@ -512,6 +512,7 @@ public sealed partial class KeeperPipeline
             if (InFlight.Intents().Any(i => i.IntentId == id)) continue;
             var accounts = intent.Targets.Select(t => t.Account).Where(a => !InFlight.Contains(a)).ToList();
             InFlight.Add(id, accounts);
+            _metrics?.Restored(id, intent.Kind, intent.Targets.Count);
             restored++;
         }
         if (restored > 0) LogRestored(_logger, restored);

@@ -172,7 +172,10 @@ public sealed class WalletBalanceCheck(KeeperMetrics metrics, MonitoringSettings
     }
 }
 
-/// <summary>Ready while no oracle asset has been Halted longer than <see cref="MonitoringSettings.MaxHalted"/>.</summary>
+/// <summary>
+/// Ready while no oracle asset has been Halted longer than <see cref="MonitoringSettings.MaxHalted"/> and, when the oracle
+/// part runs, its last round completed within <see cref="MonitoringSettings.MaxOracleRoundAge"/>.
+/// </summary>
 public sealed class OracleHaltedCheck(KeeperMetrics metrics, MonitoringSettings settings, TimeProvider? timeProvider = null) : IHealthCheck
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
@@ -180,8 +183,18 @@ public sealed class OracleHaltedCheck(KeeperMetrics metrics, MonitoringSettings 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         KeeperStatus s = metrics.Status;
-        if (s.OracleRounds == 0) return Task.FromResult(HealthCheckResult.Healthy("no oracle round (oracle pusher not running)"));
         DateTimeOffset now = _time.GetUtcNow();
+        if (s.OracleExpectedSince is { } expected)
+        {
+            // the oracle part runs: its rounds (gate-only or pushing) must keep completing
+            DateTimeOffset last = s.OracleRoundAt ?? expected;
+            if (now - last > settings.MaxOracleRoundAge)
+                return Task.FromResult(HealthCheckResult.Unhealthy(s.OracleRoundAt is null
+                    ? $"no oracle round completed in {KeeperHealthChecks.Seconds(now - expected)} (limit {KeeperHealthChecks.Seconds(settings.MaxOracleRoundAge)})"
+                    : $"last oracle round {KeeperHealthChecks.Seconds(now - last)} ago (limit {KeeperHealthChecks.Seconds(settings.MaxOracleRoundAge)})"));
+        }
+        if (s.OracleRounds == 0)
+            return Task.FromResult(HealthCheckResult.Healthy(s.OracleExpectedSince is null ? "oracle part not running" : "no oracle round yet"));
         var tooLong = s.HaltedSince.Where(kv => now - kv.Value > settings.MaxHalted).OrderBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(kv => $"{kv.Key} for {KeeperHealthChecks.Seconds(now - kv.Value)}").ToList();
         if (tooLong.Count > 0)

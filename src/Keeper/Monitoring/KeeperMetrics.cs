@@ -33,6 +33,12 @@ public sealed record KeeperStatus(
     long OracleRounds,
     IReadOnlyDictionary<string, DateTimeOffset> HaltedSince)
 {
+    /// <summary>When the last oracle round completed (null: none yet).</summary>
+    public DateTimeOffset? OracleRoundAt { get; init; }
+
+    /// <summary>Since when oracle rounds are expected (null: the oracle part does not run in this process).</summary>
+    public DateTimeOffset? OracleExpectedSince { get; init; }
+
     /// <summary>Chain head − processed block (0 when either is unknown or the keeper is ahead).</summary>
     public ulong BlocksBehind => ChainHead is { } h && ProcessedBlock is { } p && h > p ? h - p : 0;
 }
@@ -108,6 +114,7 @@ public sealed class KeeperMetrics : IDisposable
     private int _indexed, _liquidatable, _recomputed, _pending;
     private UInt256? _wallet;
     private long _oracleRounds;
+    private DateTimeOffset? _oracleRoundAt, _oracleExpectedSince;
 
     /// <param name="meterFactory">Creates the meter (DI); a private meter is created when null.</param>
     /// <param name="keeper">The keeper's address: Liquidated events naming it are liquidations won.</param>
@@ -169,7 +176,11 @@ public sealed class KeeperMetrics : IDisposable
             lock (_lock)
             {
                 return new KeeperStatus(_chainHead, _processed, _processedAt, _subscribed, _headSourceAt, _wallet, _walletAt, _oracleRounds,
-                    _oracle.Where(kv => kv.Value.HaltedSince is not null).ToDictionary(kv => kv.Key, kv => kv.Value.HaltedSince!.Value, StringComparer.Ordinal));
+                    _oracle.Where(kv => kv.Value.HaltedSince is not null).ToDictionary(kv => kv.Key, kv => kv.Value.HaltedSince!.Value, StringComparer.Ordinal))
+                {
+                    OracleRoundAt = _oracleRoundAt,
+                    OracleExpectedSince = _oracleExpectedSince,
+                };
             }
         }
     }
@@ -237,6 +248,18 @@ public sealed class KeeperMetrics : IDisposable
     {
         ArgumentNullException.ThrowIfNull(intentId);
         _intents.TryAdd(intentId, new IntentTrack("collateral", 1, Activity.Current?.Context));
+    }
+
+    /// <summary>
+    /// An intent sent before a restart and re-attached from the journal: its outcome is counted like one sent by this
+    /// process (batches, won, lost, rewards, gas by kind), without a send-to-inclusion sample (its send time is not known).
+    /// </summary>
+    /// <param name="kind">The intent's kind ("liquidation" or "collateral").</param>
+    /// <param name="requests">Liquidation requests in it (one per account and market).</param>
+    public void Restored(string intentId, string kind, int requests)
+    {
+        ArgumentNullException.ThrowIfNull(intentId);
+        _intents.TryAdd(intentId, new IntentTrack(kind == "collateral" ? "collateral" : "liquidation", requests, null));
     }
 
     /// <summary>Keeper transactions in flight.</summary>
@@ -310,16 +333,28 @@ public sealed class KeeperMetrics : IDisposable
     private static void TraceIncluded(ExecutionOutcome outcome, IntentTrack intent)
     {
         ActivityLink[]? links = intent.Span is { } span ? [new ActivityLink(span)] : null;
-        using Activity? a = KeeperTracing.Source.StartActivity(KeeperTracing.Included, ActivityKind.Internal, parentContext: default,
-            tags: null, links: links, startTime: intent.SentAt ?? outcome.At);
-        if (a is null) return;
-        a.SetTag("intent.id", outcome.IntentId);
-        a.SetTag("tx.hash", outcome.TxHash?.ToString());
-        a.SetTag("tx.outcome", outcome.Kind.ToString());
-        if (outcome.BlockNumber is { } b) a.SetTag("block.number", b);
-        if (outcome.GasUsed is { } g) a.SetTag("tx.gas_used", g);
-        if (outcome.Kind == ExecutionOutcomeKind.Reverted) a.SetStatus(ActivityStatusCode.Error, "reverted");
-        a.SetEndTime(outcome.At.UtcDateTime);
+        // a root span linked to its liquidation, not a child of whatever block span settles the receipt (that block
+        // starts after the transaction was sent; a default parent context means Activity.Current). Started and stopped
+        // with no ambient span (stopping restores the span current at start), then the ambient one is put back.
+        Activity? ambient = Activity.Current;
+        Activity.Current = null;
+        try
+        {
+            using Activity? a = KeeperTracing.Source.StartActivity(KeeperTracing.Included, ActivityKind.Internal, parentContext: default,
+                tags: null, links: links, startTime: intent.SentAt ?? outcome.At);
+            if (a is null) return;
+            a.SetTag("intent.id", outcome.IntentId);
+            a.SetTag("tx.hash", outcome.TxHash?.ToString());
+            a.SetTag("tx.outcome", outcome.Kind.ToString());
+            if (outcome.BlockNumber is { } b) a.SetTag("block.number", b);
+            if (outcome.GasUsed is { } g) a.SetTag("tx.gas_used", g);
+            if (outcome.Kind == ExecutionOutcomeKind.Reverted) a.SetStatus(ActivityStatusCode.Error, "reverted");
+            a.SetEndTime(outcome.At.UtcDateTime);
+        }
+        finally
+        {
+            Activity.Current = ambient;
+        }
     }
 
     // ---------------------------------------------------------------- wallet
@@ -336,25 +371,38 @@ public sealed class KeeperMetrics : IDisposable
 
     // ---------------------------------------------------------------- oracle
 
-    /// <summary>An oracle round completed (subscribe to <see cref="OraclePusher.RoundCompleted"/>).</summary>
-    public void OracleRound(OracleRoundReport report)
+    /// <summary>
+    /// The oracle part runs in this process (its rounds are expected from now on): readiness then fails when no round
+    /// completes for longer than its limit, including before the first one.
+    /// </summary>
+    public void OracleExpected()
     {
-        ArgumentNullException.ThrowIfNull(report);
+        DateTimeOffset now = _time.GetUtcNow();
+        lock (_lock) _oracleExpectedSince ??= now;
+    }
+
+    /// <summary>
+    /// An oracle round completed (subscribe to <see cref="OracleService.RoundCompleted"/>, which reports pushing and
+    /// gate-only rounds alike): sources and Halted state per asset, and the hub-vs-aggregate deviation of this round
+    /// (an asset without one this round, e.g. hub unreadable or Halted, has no deviation sample until it has one again).
+    /// </summary>
+    public void OracleRound(OracleServiceRound round)
+    {
+        ArgumentNullException.ThrowIfNull(round);
         DateTimeOffset now = _time.GetUtcNow();
         lock (_lock)
         {
             _oracleRounds++;
-            foreach (AggregatePrice a in report.Aggregates.Values)
+            _oracleRoundAt = now;
+            foreach (AggregatePrice a in round.Aggregates.Values)
             {
                 if (!_oracle.TryGetValue(a.Asset, out OracleAsset? track)) _oracle[a.Asset] = track = new OracleAsset();
                 track.Sources = a.ValidSources.Count;
                 if (a.State == OracleState.Halted) track.HaltedSince ??= now;
                 else track.HaltedSince = null;
             }
-            foreach (PushDecision d in report.Decisions)
-            {
-                if (d.DeviationBps is { } bps && _oracle.TryGetValue(d.Asset, out OracleAsset? track)) track.DeviationBps = bps;
-            }
+            foreach (var (asset, track) in _oracle)
+                track.DeviationBps = round.DeviationBps.TryGetValue(asset, out double bps) ? bps : null;
         }
     }
 

@@ -36,6 +36,9 @@ public sealed class MonitoringOptions
     /// <summary>Ready only while no oracle asset has been Halted for longer than this. Default 300.</summary>
     public int MaxHaltedSeconds { get; set; } = 300;
 
+    /// <summary>When the oracle part runs: ready only while its last round completed at most this many seconds ago. Default 60.</summary>
+    public int MaxOracleRoundAgeSeconds { get; set; } = 60;
+
     /// <summary>Checks every value; returns the settings (meaningful only when no failure was added).</summary>
     public MonitoringSettings Validate(List<string> failures)
     {
@@ -51,10 +54,14 @@ public sealed class MonitoringOptions
         if (MaxBlocksBehind < 0) failures.Add($"{Section}:MaxBlocksBehind: {MaxBlocksBehind} must not be negative.");
         if (WalletBalanceEveryBlocks < 1) failures.Add($"{Section}:WalletBalanceEveryBlocks: {WalletBalanceEveryBlocks} must be at least 1.");
         if (MaxHaltedSeconds < 1) failures.Add($"{Section}:MaxHaltedSeconds: {MaxHaltedSeconds} must be at least 1.");
+        if (MaxOracleRoundAgeSeconds < 1) failures.Add($"{Section}:MaxOracleRoundAgeSeconds: {MaxOracleRoundAgeSeconds} must be at least 1.");
         if (!WadDecimal.TryParse(MinWalletBalance ?? "", out UInt256 floor, out _))
             failures.Add($"{Section}:MinWalletBalance: '{MinWalletBalance}' is not a non-negative decimal amount of the gas token.");
         return new MonitoringSettings(Enabled, address, Math.Clamp(Port, 0, 65535), TimeSpan.FromSeconds(Math.Max(1, MaxHeadAgeSeconds)),
-            Math.Max(0, MaxBlocksBehind), floor, Math.Max(1, WalletBalanceEveryBlocks), TimeSpan.FromSeconds(Math.Max(1, MaxHaltedSeconds)));
+            Math.Max(0, MaxBlocksBehind), floor, Math.Max(1, WalletBalanceEveryBlocks), TimeSpan.FromSeconds(Math.Max(1, MaxHaltedSeconds)))
+        {
+            MaxOracleRoundAge = TimeSpan.FromSeconds(Math.Max(1, MaxOracleRoundAgeSeconds)),
+        };
     }
 }
 
@@ -77,6 +84,9 @@ public sealed record MonitoringSettings(
     int WalletBalanceEveryBlocks,
     TimeSpan MaxHalted)
 {
+    /// <summary>Largest age of the last oracle round for readiness, when the oracle part runs.</summary>
+    public TimeSpan MaxOracleRoundAge { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>The defaults of <see cref="MonitoringOptions"/>.</summary>
     public static MonitoringSettings Default { get; } = new MonitoringOptions().Validate([]);
 }

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using CrossMargin.Ethereum;
 using CrossMargin.Ethereum.Rpc;
 using CrossMargin.Keeper.Configuration;
+using CrossMargin.Keeper.Oracle;
 using CrossMargin.Keeper.Oracle.Push;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -70,25 +71,27 @@ public static class MonitoringServiceCollectionExtensions
         services.AddHostedService(sp => new WalletBalanceWatcher(eth, wallet, sp.GetRequiredService<KeeperMetrics>(), monitoring.WalletBalanceEveryBlocks,
             sp.GetRequiredService<ILogger<WalletBalanceWatcher>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService(sp => new KeeperTelemetryService(environment ?? Environment.GetEnvironmentVariable));
-        services.AddHostedService(sp => new OracleRoundSubscription(sp.GetService<OraclePusher>(), sp.GetRequiredService<KeeperMetrics>()));
+        services.AddHostedService(sp => new OracleRoundSubscription(sp.GetService<OracleService>(), sp.GetRequiredService<KeeperMetrics>()));
         return services;
     }
 
     private static HealthCheckRegistration Check(string name, IHealthCheck check, string tag) =>
         new(name, check, HealthStatus.Unhealthy, [tag], TimeSpan.FromSeconds(10));
 
-    /// <summary>Feeds every oracle round report to <see cref="KeeperMetrics.OracleRound"/>.</summary>
-    private sealed class OracleRoundSubscription(OraclePusher? pusher, KeeperMetrics metrics) : IHostedService
+    /// <summary>Feeds every oracle round to <see cref="KeeperMetrics.OracleRound"/> (pushing and gate-only rounds alike).</summary>
+    private sealed class OracleRoundSubscription(OracleService? oracle, KeeperMetrics metrics) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            if (pusher is not null) pusher.RoundCompleted += metrics.OracleRound;
+            if (oracle is null) return Task.CompletedTask;
+            metrics.OracleExpected();
+            oracle.RoundCompleted += metrics.OracleRound;
             return Task.CompletedTask;
         }
 
         public Task StopAsync(CancellationToken cancellationToken)
         {
-            if (pusher is not null) pusher.RoundCompleted -= metrics.OracleRound;
+            if (oracle is not null) oracle.RoundCompleted -= metrics.OracleRound;
             return Task.CompletedTask;
         }
     }

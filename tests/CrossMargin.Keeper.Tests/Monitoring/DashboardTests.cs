@@ -38,9 +38,7 @@ public sealed partial class DashboardTests
         keeper.CollateralSaleSent("c");
         keeper.Outcome(new ExecutionOutcome(ExecutionOutcomeKind.Included, "c", null, 2, DateTimeOffset.UnixEpoch, 1, 90_000, Ethereum.Numerics.UInt256.One));
         var agg = new AggregatePrice("ETH", Ethereum.Numerics.UInt256.One, Ethereum.Numerics.UInt256.One, Ethereum.Numerics.UInt256.One, OracleState.Halted, [], DateTimeOffset.UnixEpoch, [], 0, "");
-        var none = new PushAttempt("feeds", PushStatus.NotNeeded, [], null, null, null, TimeSpan.Zero);
-        keeper.OracleRound(new OracleRoundReport(DateTimeOffset.UnixEpoch, new Dictionary<string, AggregatePrice> { ["ETH"] = agg },
-            [new PushDecision("ETH", PushReason.None, 3, Ethereum.Numerics.UInt256.One, Ethereum.Numerics.Int256.One)], none, none, [], [], null));
+        keeper.OracleRound(new OracleServiceRound(1, new Dictionary<string, AggregatePrice> { ["ETH"] = agg }, new Dictionary<string, double> { ["ETH"] = 3 }, null));
         using var rpc = new RpcMetrics(factory, () => [("rpc0", 0)]);
         rpc.Call("rpc0", "eth_call");
         rpc.Error("rpc0", "eth_call", RpcFailureKind.Transient);

@@ -170,13 +170,12 @@ public sealed class KeeperMetricsTests : IDisposable
         Assert.Equal(new UInt256(1_500_000_000_000_000_000UL), _metrics.Status.WalletBalanceWei);
     }
 
-    private static OracleRoundReport Round(DateTimeOffset t, params (string Asset, OracleState State, int Sources, long? Dev)[] assets)
+    private static OracleServiceRound Round(DateTimeOffset t, params (string Asset, OracleState State, int Sources, double? Dev)[] assets)
     {
         var aggregates = assets.ToDictionary(a => a.Asset, a => new AggregatePrice(a.Asset, UInt256.One, UInt256.One, UInt256.One, a.State,
             [.. Enumerable.Range(0, a.Sources).Select(i => "s" + i)], t, [], 0, ""));
-        var decisions = assets.Select(a => new PushDecision(a.Asset, PushReason.None, a.Dev, UInt256.One, Int256.One)).ToList();
-        var none = new PushAttempt("feeds", PushStatus.NotNeeded, [], null, null, null, TimeSpan.Zero);
-        return new OracleRoundReport(t, aggregates, decisions, none, none with { Kind = "pyth" }, [], [], null);
+        var deviations = assets.Where(a => a.Dev is not null).ToDictionary(a => a.Asset, a => a.Dev!.Value);
+        return new OracleServiceRound(7, aggregates, deviations, null);
     }
 
     [Fact]
@@ -194,9 +193,17 @@ public sealed class KeeperMetricsTests : IDisposable
         Assert.Equal(0, s.Value(KeeperMetrics.OracleHaltedName, ("asset", "ETH")));
         Assert.Equal(2, _metrics.Status.OracleRounds);
 
-        _metrics.OracleRound(Round(_time.GetUtcNow(), ("ETH", OracleState.Healthy, 3, 7), ("BTC", OracleState.Degraded, 1, 40)));
+        _metrics.OracleRound(Round(_time.GetUtcNow(), ("ETH", OracleState.Healthy, 3, 7), ("BTC", OracleState.Degraded, 1, -40.5)));
         Assert.Empty(_metrics.Status.HaltedSince);
         Assert.Equal(0, Scrape().Value(KeeperMetrics.OracleHaltedName, ("asset", "BTC")));
+        Assert.Equal(-40.5, Scrape().Value(KeeperMetrics.OracleDeviationName, ("asset", "BTC")));
+
+        // a round without a deviation for an asset (hub unreadable, or the asset Halted) drops its sample: no stale value
+        _metrics.OracleRound(Round(_time.GetUtcNow(), ("ETH", OracleState.Healthy, 3, null), ("BTC", OracleState.Degraded, 1, 12)));
+        s = Scrape();
+        Assert.Null(s.ValueOrNull(KeeperMetrics.OracleDeviationName, ("asset", "ETH")));
+        Assert.Equal(12, s.Value(KeeperMetrics.OracleDeviationName, ("asset", "BTC")));
+        Assert.Equal(_time.GetUtcNow(), _metrics.Status.OracleRoundAt);
     }
 
     [Fact]
@@ -220,9 +227,18 @@ public sealed class KeeperMetricsTests : IDisposable
             _metrics.Outcome(Outcome(ExecutionOutcomeKind.Sent, intent, 1));
         }
         _time.Advance(TimeSpan.FromSeconds(3));
-        _metrics.Outcome(Outcome(ExecutionOutcomeKind.Included, intent, 1, gas: 100_000, price: 1));
+        // the receipt is settled inside a later block's span: the included span is not its child, and that block span
+        // stays current afterwards
+        using (var block = KeeperTracing.StartBlock(2))
+        {
+            Assert.NotNull(block);
+            _metrics.Outcome(Outcome(ExecutionOutcomeKind.Included, intent, 1, gas: 100_000, price: 1));
+            Assert.Same(block, Activity.Current);
+        }
         Activity included;
         lock (spans) included = Assert.Single(spans, a => a.OperationName == KeeperTracing.Included && (string?)a.GetTagItem("intent.id") == intent);
+        Assert.Equal(default, included.ParentSpanId);
+        Assert.Null(included.Parent);
         Assert.Equal(sendContext.TraceId, Assert.Single(included.Links).Context.TraceId);
         Assert.Equal(sendContext.SpanId, included.Links.Single().Context.SpanId);
         Assert.Equal(TimeSpan.FromSeconds(3), included.Duration);

@@ -130,11 +130,10 @@ public sealed class ReadinessCheckTests : IDisposable
         Assert.Equal(HealthStatus.Healthy, Run(check).Status);
     }
 
-    private static OracleRoundReport Round(DateTimeOffset t, params (string Asset, OracleState State)[] assets)
+    private static OracleServiceRound Round(DateTimeOffset t, params (string Asset, OracleState State)[] assets)
     {
         var aggregates = assets.ToDictionary(a => a.Asset, a => new AggregatePrice(a.Asset, UInt256.One, UInt256.One, UInt256.One, a.State, [], t, [], 0, ""));
-        var none = new PushAttempt("feeds", PushStatus.NotNeeded, [], null, null, null, TimeSpan.Zero);
-        return new OracleRoundReport(t, aggregates, [], none, none, [], [], null);
+        return new OracleServiceRound(null, aggregates, new Dictionary<string, double>(), null);
     }
 
     [Fact]
@@ -143,7 +142,7 @@ public sealed class ReadinessCheckTests : IDisposable
         var check = new OracleHaltedCheck(_metrics, _settings, _time);
         var r = Run(check);
         Assert.Equal(HealthStatus.Healthy, r.Status);
-        Assert.Equal("no oracle round (oracle pusher not running)", r.Description);
+        Assert.Equal("oracle part not running", r.Description);
 
         _metrics.OracleRound(Round(_time.GetUtcNow(), ("ETH", OracleState.Healthy), ("BTC", OracleState.Halted)));
         _time.Advance(TimeSpan.FromMinutes(4));
@@ -159,5 +158,30 @@ public sealed class ReadinessCheckTests : IDisposable
 
         _metrics.OracleRound(Round(_time.GetUtcNow(), ("ETH", OracleState.Halted), ("BTC", OracleState.Degraded)));
         Assert.Equal(HealthStatus.Healthy, Run(check).Status);
+    }
+
+    [Fact]
+    public void Oracle_rounds_must_keep_completing_while_the_oracle_part_runs()
+    {
+        var settings = _settings with { MaxOracleRoundAge = TimeSpan.FromSeconds(30) };
+        var check = new OracleHaltedCheck(_metrics, settings, _time);
+        _metrics.OracleExpected();
+        var r = Run(check);
+        Assert.Equal(HealthStatus.Healthy, r.Status);
+        Assert.Equal("no oracle round yet", r.Description);
+
+        _time.Advance(TimeSpan.FromSeconds(31));
+        r = Run(check);
+        Assert.Equal(HealthStatus.Unhealthy, r.Status);
+        Assert.Equal("no oracle round completed in 31 s (limit 30 s)", r.Description);
+
+        _metrics.OracleRound(Round(_time.GetUtcNow(), ("ETH", OracleState.Healthy)));
+        Assert.Equal(HealthStatus.Healthy, Run(check).Status);
+
+        // every later round fails (the service logs it and goes on): readiness says so instead of showing the old round
+        _time.Advance(TimeSpan.FromSeconds(45));
+        r = Run(check);
+        Assert.Equal(HealthStatus.Unhealthy, r.Status);
+        Assert.Equal("last oracle round 45 s ago (limit 30 s)", r.Description);
     }
 }
