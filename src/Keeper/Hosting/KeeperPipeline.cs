@@ -70,6 +70,8 @@ public sealed partial class KeeperPipeline
         _time = timeProvider ?? TimeProvider.System;
         _metrics = metrics;
         _collateral = new CollateralState(new CollateralPlanner(planner.Options, planner.Liquidator, planner.Gate)) { Enabled = sellCollateral };
+        // the block's reads travel with the indexer's read of its logs (one round trip for both)
+        indexer.HeadReads = QueueHeadReads;
     }
 
     private sealed class CollateralState(CollateralPlanner planner)
@@ -170,7 +172,8 @@ public sealed partial class KeeperPipeline
         long resyncs = _indexer.Stats.Resyncs;
         if (resyncs != Interlocked.Exchange(ref _resyncs, resyncs)) _detector.RequestFullReload();
 
-        Task<UInt256>? balance = await PrefetchAsync(block, cancellationToken).ConfigureAwait(false);
+        Task<UInt256>? balance = UseHeadReads(block, out bool prefetched);
+        if (!prefetched) balance = await PrefetchAsync(block, cancellationToken).ConfigureAwait(false);
         if (_executor is not null)
         {
             // settle what was mined (receipts came with the block's reads) before planning: accounts our mined transactions
@@ -185,6 +188,7 @@ public sealed partial class KeeperPipeline
         detectSpan?.Dispose();
         _metrics?.Detection(_indexer.Book.AccountCount, detection.Liquidatable.Count, detection.Recomputed, Stopwatch.GetElapsedTime(started));
         _lastLiquidatable = detection.Liquidatable.Count;
+        if (detection.Liquidatable.Count == 0) _collateral.Expected = false;
         if (_collateral.Enabled && _executor is not null && !_collateral.StartChecked)
         {
             _collateral.StartChecked = true;
@@ -243,6 +247,64 @@ public sealed partial class KeeperPipeline
         }
         _metrics?.BlockProcessed(block.Number);
         return new BlockReport(block.Number, detection.Liquidatable.Count, planned, sent, skipped, latencies);
+    }
+
+    /// <summary>The reads <see cref="QueueHeadReads"/> queued for a block, until that block is processed.</summary>
+    private sealed record HeadReadSet(ulong Block, Hash32 Hash, PrefetchedReads? Detector, Task<FeeHistory> History, Task<UInt256>? Balance);
+
+    private readonly Lock _headReadsLock = new();
+    private HeadReadSet? _headReads;
+
+    /// <summary>
+    /// <see cref="ChainIndexer.HeadReads"/>: queues the block's reads (what <see cref="PrefetchAsync"/> reads) into the
+    /// indexer's batch for the block's logs. Runs on the indexer's loop: it only reads thread-safe state. The funding
+    /// state is read along when the keeper is busy (liquidations move it); the fee history always (it is small, and the
+    /// first block of a crash needs it).
+    /// </summary>
+    private void QueueHeadReads(IRpcBatch batch, BlockHeader header)
+    {
+        bool busy = Volatile.Read(ref _lastLiquidatable) > 0 || InFlight.IntentCount > 0;
+        PrefetchedReads? detector = _detector.QueueBlockReads(batch, header.Number, withFunding: busy);
+        _executor?.QueueBlockReads(batch, header.Number);
+        Task<FeeHistory> history = batch.Add(_fees.HistoryRequest());
+        Task<UInt256>? balance = null;
+        if (_collateral.Expected && _executor is not null && _detector.Config?.AssetTokens is { Count: > 0 } tokens)
+        {
+            balance = batch.Add(new MockERC20(tokens[0]).BalanceOf(_planner.Liquidator), BlockTag.Latest);
+        }
+        lock (_headReadsLock) _headReads = new HeadReadSet(header.Number, header.Hash, detector, history, balance);
+    }
+
+    /// <summary>
+    /// Hands the reads queued with the block's logs to the detector, the fee estimator (and the executor, which took its
+    /// own); false when there are none for this block, or the batch failed as a whole (then <see cref="PrefetchAsync"/>
+    /// reads again in one round trip).
+    /// </summary>
+    private Task<UInt256>? UseHeadReads(BlockProcessed block, out bool used)
+    {
+        HeadReadSet? reads;
+        lock (_headReadsLock)
+        {
+            reads = _headReads;
+            if (reads is not null && reads.Block <= block.Number) _headReads = null;
+        }
+        used = false;
+        if (reads is null || reads.Block != block.Number || reads.Hash != block.Hash) return null;
+        // a batch that failed as a whole fails every part: the fee history is always there to tell
+        if (reads.History is not { IsCompletedSuccessfully: true }) return null;
+        used = true;
+        if (reads.Detector is { } d) _detector.UsePrefetched(block, d);
+        {
+            try
+            {
+                _fees.Prime(block.Number, reads.History.Result);
+            }
+            catch (InvalidOperationException)
+            {
+                // an empty history: EstimateAtAsync asks again
+            }
+        }
+        return reads.Balance;
     }
 
     /// <summary>
