@@ -172,6 +172,7 @@ public sealed partial class KeeperPipeline
         long resyncs = _indexer.Stats.Resyncs;
         if (resyncs != Interlocked.Exchange(ref _resyncs, resyncs)) _detector.RequestFullReload();
 
+        _blockAllowance = null;
         Task<UInt256>? balance = UseHeadReads(block, out bool prefetched);
         if (!prefetched) balance = await PrefetchAsync(block, cancellationToken).ConfigureAwait(false);
         if (_executor is not null)
@@ -250,10 +251,11 @@ public sealed partial class KeeperPipeline
     }
 
     /// <summary>The reads <see cref="QueueHeadReads"/> queued for a block, until that block is processed.</summary>
-    private sealed record HeadReadSet(ulong Block, Hash32 Hash, PrefetchedReads? Detector, Task<FeeHistory> History, Task<UInt256>? Balance);
+    private sealed record HeadReadSet(ulong Block, Hash32 Hash, PrefetchedReads? Detector, Task<FeeHistory> History, Task<UInt256>? Balance, Task<UInt256>? Allowance);
 
     private readonly Lock _headReadsLock = new();
     private HeadReadSet? _headReads;
+    private Task<UInt256>? _blockAllowance; // the settlement-token allowance read with the block being processed
 
     /// <summary>
     /// <see cref="ChainIndexer.HeadReads"/>: queues the block's reads (what <see cref="PrefetchAsync"/> reads) into the
@@ -267,12 +269,15 @@ public sealed partial class KeeperPipeline
         PrefetchedReads? detector = _detector.QueueBlockReads(batch, header.Number, withFunding: busy);
         _executor?.QueueBlockReads(batch, header.Number);
         Task<FeeHistory> history = batch.Add(_fees.HistoryRequest());
-        Task<UInt256>? balance = null;
-        if (_collateral.Expected && _executor is not null && _detector.Config?.AssetTokens is { Count: > 0 } tokens)
+        Task<UInt256>? balance = null, allowance = null;
+        if (_collateral.Enabled && _executor is not null && _detector.Config?.AssetTokens is { Count: > 0 } tokens)
         {
-            balance = batch.Add(new MockERC20(tokens[0]).BalanceOf(_planner.Liquidator), BlockTag.Latest);
+            var settlement = new MockERC20(tokens[0]);
+            // sales are likely when insolvent accounts were seen or liquidations are in flight
+            if (_collateral.Expected || busy) balance = batch.Add(settlement.BalanceOf(_planner.Liquidator), BlockTag.Latest);
+            if (!_collateral.Approved && busy) allowance = batch.Add(settlement.Allowance(_planner.Liquidator, _engine.Address), BlockTag.Latest);
         }
-        lock (_headReadsLock) _headReads = new HeadReadSet(header.Number, header.Hash, detector, history, balance);
+        lock (_headReadsLock) _headReads = new HeadReadSet(header.Number, header.Hash, detector, history, balance, allowance);
     }
 
     /// <summary>
@@ -294,6 +299,7 @@ public sealed partial class KeeperPipeline
         if (reads.History is not { IsCompletedSuccessfully: true }) return null;
         used = true;
         if (reads.Detector is { } d) _detector.UsePrefetched(block, d);
+        _blockAllowance = reads.Allowance;
         {
             try
             {
@@ -520,8 +526,11 @@ public sealed partial class KeeperPipeline
         if (_collateral.Approved) return true;
         if (_executor is null || _detector.Config?.AssetTokens is not { Count: > 0 } tokens) return false;
         var settlement = new MockERC20(tokens[0]);
-        UInt256 allowance = await _eth.CallAsync(settlement.Allowance(_planner.Liquidator, _engine.Address), BlockTag.Latest, cancellationToken: cancellationToken)
-            .ConfigureAwait(false);
+        UInt256 allowance = _blockAllowance is { IsCompletedSuccessfully: true } read
+            ? read.Result
+            : await _eth.CallAsync(settlement.Allowance(_planner.Liquidator, _engine.Address), BlockTag.Latest, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
+        _blockAllowance = null; // a new approve may follow: read again next time
         if (allowance >= needed && allowance >= (UInt256.MaxValue >> 1))
         {
             _collateral.Approved = true;
