@@ -116,6 +116,8 @@ public static class E2eBench
 
             var roundTrips = new ConcurrentQueue<double>();
             long lastBlocks = pipeline.Stats.Blocks, lastCalls = counting.Count;
+            counting.TakeRoundTrips();
+            counting.RecordRoundTrips = true;
             var crash = new Dictionary<string, decimal>();
             foreach (string o in (string[])["ETH/USD", "BTC/USD"]) crash[o] = DevnetDefaults.Oracles.First(x => x.Symbol == o).InitialPrice * 0.72m;
             await prices.SetPricesAsync(crash, cancellationToken: ct).ConfigureAwait(false);
@@ -139,6 +141,7 @@ public static class E2eBench
                 {
                     double perBlock = (double)(calls - lastCalls) / (blocks - lastBlocks);
                     for (long b = lastBlocks; b < blocks; b++) roundTrips.Enqueue(perBlock);
+                    await LogRoundTripsAsync(log, counting, blocks - lastBlocks).ConfigureAwait(false);
                     lastBlocks = blocks;
                     lastCalls = calls;
                 }
@@ -146,6 +149,17 @@ public static class E2eBench
                 if (await BelowMaintenanceAsync(plain, deployment.Engine, addresses, head, ct).ConfigureAwait(false) == 0) clearedAt = head;
             }
             for (int i = 0; i < 40 && pipeline.InFlight.Count > 0; i++) await Task.Delay(blockMs / 2, ct).ConfigureAwait(false);
+            // a few quiet blocks after the crash (listed, not counted in the table)
+            await LogRoundTripsAsync(log, counting, pipeline.Stats.Blocks - lastBlocks).ConfigureAwait(false);
+            lastBlocks = pipeline.Stats.Blocks;
+            for (int i = 0; i < 3; i++)
+            {
+                while (pipeline.Stats.Blocks == lastBlocks) await Task.Delay(blockMs / 10, ct).ConfigureAwait(false);
+                await Task.Delay(blockMs / 2, ct).ConfigureAwait(false);
+                await LogRoundTripsAsync(log, counting, pipeline.Stats.Blocks - lastBlocks, "quiet ").ConfigureAwait(false);
+                lastBlocks = pipeline.Stats.Blocks;
+            }
+            counting.RecordRoundTrips = false;
 
             var sends = pipeline.Sends.Snapshot();
             ulong gas = sends.Where(s => s.Outcome == ExecutionOutcomeKind.Included).Aggregate(0UL, (g, s) => g + (s.GasUsed ?? 0));
@@ -175,6 +189,15 @@ public static class E2eBench
             SqliteConnection.ClearAllPools();
             try { Directory.Delete(dir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
+    }
+
+    /// <summary>Lists the round trips since the last listing (which calls travelled together) under the keeper blocks they served.</summary>
+    private static async Task LogRoundTripsAsync(TextWriter log, CountingRpcClient counting, long blocks, string kind = "")
+    {
+        IReadOnlyList<string[]> trips = counting.TakeRoundTrips();
+        if (blocks <= 0 && trips.Count == 0) return;
+        await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"    {kind}{blocks} block(s), {trips.Count} round trips: {string.Join(" ", trips.Select(CountingRpcClient.Describe))}")).ConfigureAwait(false);
     }
 
     private static long HeapAfterCollection()

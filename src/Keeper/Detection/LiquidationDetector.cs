@@ -10,6 +10,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CrossMargin.Keeper.Detection;
 
+/// <summary>Reads of a block queued by <see cref="LiquidationDetector.QueueBlockReads"/> (prices, and funding when asked).</summary>
+public sealed record PrefetchedReads(ulong At, Hash32[] PriceIds, Task<UInt256[]>? Prices, Task<FundingState[]>? Funding);
+
 /// <summary>
 /// Keeps a <see cref="RiskBook"/> in step with the indexed chain and reports, per block, the accounts the engine would
 /// liquidate in the next block. Per block: one getPrices eth_call pinned to the block (all protocol oracles plus the
@@ -40,6 +43,7 @@ public sealed partial class LiquidationDetector
     private ulong _contextTimestamp;
     private bool _reloadRequested;
     private (ulong Block, ulong At, Task<UInt256[]> Prices)? _prefetch;
+    private (ulong Block, ulong At, Task<FundingState[]> Funding)? _prefetchFunding;
 
     public LiquidationDetector(IMarketDataReader reader, AccountBook book, DetectionOptions? options = null, ILogger<LiquidationDetector>? logger = null)
     {
@@ -101,11 +105,45 @@ public sealed partial class LiquidationDetector
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(block);
         _prefetch = null;
+        _prefetchFunding = null;
         if (_config is null || _risk is null || block.ReorgAncestor is not null || _reloadRequested) return null;
         ulong at = ReadBlockFor(block);
         Task<UInt256[]>? prices = _reader.QueuePrices(batch, _priceIds, at);
         if (prices is not null) _prefetch = (block.Number, at, prices);
         return prices;
+    }
+
+    /// <summary>
+    /// The block's reads queued in <paramref name="batch"/> ahead of its notification (with the indexer's read of its
+    /// logs), to be handed to <see cref="UsePrefetched"/>: the prices at <paramref name="block"/>, and the funding state
+    /// when <paramref name="withFunding"/>. Safe to call from another thread than the keeper loop (it only reads the
+    /// loaded configuration). Null when the configuration is not loaded yet.
+    /// </summary>
+    public PrefetchedReads? QueueBlockReads(IRpcBatch batch, ulong block, bool withFunding)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ProtocolConfig? config = Volatile.Read(ref _config);
+        Hash32[] ids = Volatile.Read(ref _priceIds);
+        if (config is null || ids.Length == 0) return null;
+        return new PrefetchedReads(block, ids, _reader.QueuePrices(batch, ids, block),
+            withFunding ? _reader.QueueFunding(batch, config.Risk.MarketCount, block) : null);
+    }
+
+    /// <summary>
+    /// Reads made with <see cref="QueueBlockReads"/>: the next <see cref="ProcessAsync"/> of <paramref name="block"/> uses
+    /// them when they were made at the block it reads with the current configuration (otherwise, or when a part failed,
+    /// it reads on its own).
+    /// </summary>
+    public void UsePrefetched(BlockProcessed block, PrefetchedReads reads)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        ArgumentNullException.ThrowIfNull(reads);
+        _prefetch = null;
+        _prefetchFunding = null;
+        if (_config is null || _risk is null || block.ReorgAncestor is not null || _reloadRequested
+            || reads.At != ReadBlockFor(block) || !ReferenceEquals(reads.PriceIds, _priceIds)) return;
+        if (reads.Prices is { } prices) _prefetch = (block.Number, reads.At, prices);
+        if (reads.Funding is { } funding) _prefetchFunding = (block.Number, reads.At, funding);
     }
 
     private ulong ReadBlockFor(BlockProcessed block) => _book.Head is { } head && head > block.Number ? head : block.Number;
@@ -152,9 +190,23 @@ public sealed partial class LiquidationDetector
         tick?.Dispose();
         UInt256[] prices = read.AsSpan(0, cfg.PriceSlotCount).ToArray();
         _nativePrice = read[^1];
+        FundingState[]? fundingRead = null;
+        if (_prefetchFunding is { } pf && pf.Block == block.Number && pf.At == at && (full || block.FundingChanged))
+        {
+            try
+            {
+                fundingRead = await pf.Funding.ConfigureAwait(false);
+                if (fundingRead.Length != cfg.MarketCount) fundingRead = null;
+            }
+            catch (RpcClientException)
+            {
+                fundingRead = null; // read on our own
+            }
+        }
+        _prefetchFunding = null;
         if (full || block.FundingChanged)
         {
-            _funding = await _reader.ReadFundingAsync(cfg.MarketCount, at, cancellationToken).ConfigureAwait(false);
+            _funding = fundingRead ?? await _reader.ReadFundingAsync(cfg.MarketCount, at, cancellationToken).ConfigureAwait(false);
         }
 
         int recomputed = 0, moved = 0;

@@ -31,6 +31,9 @@ public interface IMarketDataReader
     /// is sent. Null when this reader cannot batch (the detector then reads on its own).
     /// </summary>
     Task<UInt256[]>? QueuePrices(IRpcBatch batch, Hash32[] oracleIds, ulong block) => null;
+
+    /// <summary><see cref="ReadFundingAsync"/> queued in a batch; null when this reader cannot batch.</summary>
+    Task<FundingState[]>? QueueFunding(IRpcBatch batch, int marketCount, ulong block) => null;
 }
 
 /// <summary>
@@ -72,13 +75,52 @@ public sealed class EngineMarketReader(IEthClient eth, Address engine, Address h
         return new ProtocolConfig(new RiskConfig(assets, markets, slotCount), oracles, tokens);
     }
 
+    /// <summary>One getMarket per market: in one batch (one round trip) when the transport batches.</summary>
     public async Task<FundingState[]> ReadFundingAsync(int marketCount, ulong block, CancellationToken cancellationToken = default)
     {
+        if (eth.Rpc is { } rpc && marketCount > 0)
+        {
+            var batch = rpc.StartBatch();
+            Task<FundingState[]> queued = QueueFunding(batch, marketCount, block);
+            try
+            {
+                await batch.SendAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcClientException)
+            {
+                // every call carries the error: awaiting the result throws it
+            }
+            return await queued.ConfigureAwait(false);
+        }
         var tag = BlockTag.Number(block);
         var funding = new FundingState[marketCount];
         for (int m = 0; m < marketCount; m++)
         {
             var k = await eth.CallAsync(_engine.GetMarket((ulong)m), tag, cancellationToken: cancellationToken).ConfigureAwait(false);
+            funding[m] = new FundingState(k.FundingIndex, k.FundingRatePerSecond, k.LastFundingTime);
+        }
+        return funding;
+    }
+
+    public Task<FundingState[]> QueueFunding(IRpcBatch batch, int marketCount, ulong block)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var tag = BlockTag.Number(block);
+        var calls = new (ContractCall<CrossMarginEngine.Market> Call, Task<byte[]> Raw)[marketCount];
+        for (int m = 0; m < marketCount; m++)
+        {
+            var call = _engine.GetMarket((ulong)m);
+            calls[m] = (call, batch.Add(EthRequests.Call(call.ToCallRequest(), tag)));
+        }
+        return DecodeFundingAsync(calls);
+    }
+
+    private static async Task<FundingState[]> DecodeFundingAsync((ContractCall<CrossMarginEngine.Market> Call, Task<byte[]> Raw)[] calls)
+    {
+        var funding = new FundingState[calls.Length];
+        for (int m = 0; m < calls.Length; m++)
+        {
+            var k = calls[m].Call.Decode(await calls[m].Raw.ConfigureAwait(false));
             funding[m] = new FundingState(k.FundingIndex, k.FundingRatePerSecond, k.LastFundingTime);
         }
         return funding;

@@ -557,7 +557,8 @@ public sealed partial class TxExecutor : IAsyncDisposable
             EnsureStarted();
             if (blockNumber > _head) _head = blockNumber;
             BlockReads? reads = _prefetched;
-            _prefetched = null;
+            // reads queued for a later block (the indexer is ahead of the caller) stay for that block
+            if (reads is null || reads.Block <= blockNumber) _prefetched = null;
             if (reads is not null && reads.Block != blockNumber) reads = null;
             if (_tracked.Count == 0 && !_nonces.Gaps(Sender).Any()) return; // nothing in flight: nothing to read
             ulong latestCount;

@@ -72,6 +72,8 @@ public sealed partial class KeeperPipeline
         _time = timeProvider ?? TimeProvider.System;
         _metrics = metrics;
         _collateral = new CollateralState(new CollateralPlanner(planner.Options, planner.Liquidator, planner.Gate)) { Enabled = sellCollateral };
+        // the block's reads travel with the indexer's read of its logs (one round trip for both)
+        indexer.HeadReads = QueueHeadReads;
     }
 
     private sealed class CollateralState(CollateralPlanner planner)
@@ -172,7 +174,9 @@ public sealed partial class KeeperPipeline
         long resyncs = _indexer.Stats.Resyncs;
         if (resyncs != Interlocked.Exchange(ref _resyncs, resyncs)) _detector.RequestFullReload();
 
-        Task<UInt256>? balance = await PrefetchAsync(block, cancellationToken).ConfigureAwait(false);
+        _blockAllowance = null;
+        Task<UInt256>? balance = UseHeadReads(block, out bool prefetched);
+        if (!prefetched) balance = await PrefetchAsync(block, cancellationToken).ConfigureAwait(false);
         if (_executor is not null)
         {
             // settle what was mined (receipts came with the block's reads) before planning: accounts our mined transactions
@@ -187,6 +191,7 @@ public sealed partial class KeeperPipeline
         detectSpan?.Dispose();
         _metrics?.Detection(_indexer.Book.AccountCount, detection.Liquidatable.Count, detection.Recomputed, Stopwatch.GetElapsedTime(started));
         _lastLiquidatable = detection.Liquidatable.Count;
+        if (detection.Liquidatable.Count == 0) _collateral.Expected = false;
         if (_collateral.Enabled && _executor is not null && !_collateral.StartChecked)
         {
             _collateral.StartChecked = true;
@@ -246,6 +251,69 @@ public sealed partial class KeeperPipeline
         }
         _metrics?.BlockProcessed(block.Number);
         return new BlockReport(block.Number, detection.Liquidatable.Count, planned, sent, skipped, latencies);
+    }
+
+    /// <summary>The reads <see cref="QueueHeadReads"/> queued for a block, until that block is processed.</summary>
+    private sealed record HeadReadSet(ulong Block, Hash32 Hash, PrefetchedReads? Detector, Task<FeeHistory> History, Task<UInt256>? Balance, Task<UInt256>? Allowance);
+
+    private readonly Lock _headReadsLock = new();
+    private HeadReadSet? _headReads;
+    private Task<UInt256>? _blockAllowance; // the settlement-token allowance read with the block being processed
+
+    /// <summary>
+    /// <see cref="ChainIndexer.HeadReads"/>: queues the block's reads (what <see cref="PrefetchAsync"/> reads) into the
+    /// indexer's batch for the block's logs. Runs on the indexer's loop: it only reads thread-safe state. The funding
+    /// state is read along when the keeper is busy (liquidations move it); the fee history always (it is small, and the
+    /// first block of a crash needs it).
+    /// </summary>
+    private void QueueHeadReads(IRpcBatch batch, BlockHeader header)
+    {
+        bool busy = Volatile.Read(ref _lastLiquidatable) > 0 || InFlight.IntentCount > 0;
+        PrefetchedReads? detector = _detector.QueueBlockReads(batch, header.Number, withFunding: busy);
+        _executor?.QueueBlockReads(batch, header.Number);
+        Task<FeeHistory> history = batch.Add(_fees.HistoryRequest());
+        Task<UInt256>? balance = null, allowance = null;
+        if (_collateral.Enabled && _executor is not null && _detector.Config?.AssetTokens is { Count: > 0 } tokens)
+        {
+            var settlement = new MockERC20(tokens[0]);
+            // sales are likely when insolvent accounts were seen or liquidations are in flight
+            if (_collateral.Expected || busy) balance = batch.Add(settlement.BalanceOf(_planner.Liquidator), BlockTag.Latest);
+            if (!_collateral.Approved && busy) allowance = batch.Add(settlement.Allowance(_planner.Liquidator, _engine.Address), BlockTag.Latest);
+        }
+        lock (_headReadsLock) _headReads = new HeadReadSet(header.Number, header.Hash, detector, history, balance, allowance);
+    }
+
+    /// <summary>
+    /// Hands the reads queued with the block's logs to the detector, the fee estimator (and the executor, which took its
+    /// own); false when there are none for this block, or the batch failed as a whole (then <see cref="PrefetchAsync"/>
+    /// reads again in one round trip).
+    /// </summary>
+    private Task<UInt256>? UseHeadReads(BlockProcessed block, out bool used)
+    {
+        HeadReadSet? reads;
+        lock (_headReadsLock)
+        {
+            reads = _headReads;
+            if (reads is not null && reads.Block <= block.Number) _headReads = null;
+        }
+        used = false;
+        if (reads is null || reads.Block != block.Number || reads.Hash != block.Hash) return null;
+        // a batch that failed as a whole fails every part: the fee history is always there to tell
+        if (reads.History is not { IsCompletedSuccessfully: true }) return null;
+        used = true;
+        if (reads.Detector is { } d) _detector.UsePrefetched(block, d);
+        _blockAllowance = reads.Allowance;
+        {
+            try
+            {
+                _fees.Prime(block.Number, reads.History.Result);
+            }
+            catch (InvalidOperationException)
+            {
+                // an empty history: EstimateAtAsync asks again
+            }
+        }
+        return reads.Balance;
     }
 
     /// <summary>
@@ -461,8 +529,11 @@ public sealed partial class KeeperPipeline
         if (_collateral.Approved) return true;
         if (_executor is null || _detector.Config?.AssetTokens is not { Count: > 0 } tokens) return false;
         var settlement = new MockERC20(tokens[0]);
-        UInt256 allowance = await _eth.CallAsync(settlement.Allowance(_planner.Liquidator, _engine.Address), BlockTag.Latest, cancellationToken: cancellationToken)
-            .ConfigureAwait(false);
+        UInt256 allowance = _blockAllowance is { IsCompletedSuccessfully: true } read
+            ? read.Result
+            : await _eth.CallAsync(settlement.Allowance(_planner.Liquidator, _engine.Address), BlockTag.Latest, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
+        _blockAllowance = null; // a new approve may follow: read again next time
         if (allowance >= needed && allowance >= (UInt256.MaxValue >> 1))
         {
             _collateral.Approved = true;

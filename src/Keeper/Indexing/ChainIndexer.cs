@@ -131,14 +131,23 @@ public sealed partial class ChainIndexer
     public Task AdvanceAsync(ulong target, CancellationToken cancellationToken = default) => AdvanceAsync(target, null, cancellationToken);
 
     /// <param name="known">The announced head's header: used as is when it is the next block (saves a header read).</param>
+    /// <remarks>
+    /// Over a batching transport the blocks are read ahead: the headers of up to <see cref="IndexerOptions.CatchUpBatchBlocks"/>
+    /// blocks in one batch (none when the announced header is the only block missing), then their logs by block hash in
+    /// one more batch, which also carries the <see cref="HeadReads"/> of the newest block. Each block is then checked and
+    /// applied exactly as when read on its own; a read that failed in the batch is made again on its own (with retries).
+    /// </remarks>
     public async Task AdvanceAsync(ulong target, BlockHeader? known, CancellationToken cancellationToken = default)
     {
         int reorgsHere = 0;
+        var ahead = new ReadAhead();
         while (Book.Head is not { } h ? true : h < target)
         {
             cancellationToken.ThrowIfCancellationRequested();
             ulong n = Book.Head is { } head ? head + 1 : 0;
-            var header = known is not null && known.Number == n ? known : await GetHeaderAsync(n, cancellationToken).ConfigureAwait(false);
+            if (_eth.Rpc is { } rpc && !ahead.Covers(n)) await ReadAheadAsync(rpc, n, target, known, ahead, cancellationToken).ConfigureAwait(false);
+            var header = ahead.Headers.GetValueOrDefault(n)
+                ?? (known is not null && known.Number == n ? known : await GetHeaderAsync(n, cancellationToken).ConfigureAwait(false));
             if (header is null) return; // the node is behind the announced head; the next head continues
             if (header.Number != n) throw new IndexerDataException($"Asked for block {n}, got {header.Number}.");
             var parent = Book.HashAt(n - 1);
@@ -146,15 +155,19 @@ public sealed partial class ChainIndexer
             {
                 if (++reorgsHere > _options.ReorgDepth) throw new IndexerDataException("The chain keeps reorganising; giving up this round.");
                 known = null; // the announced header is no longer to be trusted
+                ahead.Clear();
                 await ResolveReorgAsync(cancellationToken).ConfigureAwait(false);
                 continue;
             }
-            var logs = await GetBlockLogsAsync(header, cancellationToken).ConfigureAwait(false);
+            var logs = ahead.Logs.Remove(header.Hash, out var read) && read.IsCompletedSuccessfully
+                ? BookLogs(header, read.Result)
+                : await GetBlockLogsAsync(header, cancellationToken).ConfigureAwait(false);
             if (logs is null)
             {
                 // Removed or foreign logs: the block is no longer canonical.
                 if (++reorgsHere > _options.ReorgDepth) throw new IndexerDataException("The chain keeps reorganising; giving up this round.");
                 known = null; // the announced header is no longer to be trusted
+                ahead.Clear();
                 await ResolveReorgAsync(cancellationToken).ConfigureAwait(false);
                 continue;
             }
@@ -173,6 +186,102 @@ public sealed partial class ChainIndexer
             await _blocks.Writer.WriteAsync(new BlockProcessed(n, header.Hash, header.Timestamp, changed, changes.FundingChanged, ancestor), cancellationToken).ConfigureAwait(false);
             if (_reconciler is not null && _options.ReconcileEveryBlocks > 0 && _sinceReconcile >= _options.ReconcileEveryBlocks)
                 await ReconcileAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Reads a consumer adds to the batch that reads the logs of the newest block of a step (the announced head), so that
+    /// they share its round trip: called on the indexer's loop, before that batch is sent, with the block's header. It
+    /// must not block for long; an exception it throws is logged and ignored. Only over a batching transport.
+    /// </summary>
+    public Action<IRpcBatch, BlockHeader>? HeadReads { get; set; }
+
+    /// <summary>Headers and log reads of the blocks read ahead by <see cref="ReadAheadAsync"/>.</summary>
+    private sealed class ReadAhead
+    {
+        private ulong _first = 1, _last; // empty while _first > _last
+
+        public Dictionary<ulong, BlockHeader> Headers { get; } = [];
+
+        public Dictionary<Hash32, Task<LogEntry[]>> Logs { get; } = [];
+
+        /// <summary>True when block <paramref name="n"/> was part of the last read-ahead (read or tried).</summary>
+        public bool Covers(ulong n) => n >= _first && n <= _last;
+
+        public void Start(ulong first, ulong last)
+        {
+            Clear();
+            (_first, _last) = (first, last);
+        }
+
+        public void Clear()
+        {
+            Headers.Clear();
+            Logs.Clear();
+            (_first, _last) = (1, 0);
+        }
+    }
+
+    /// <summary>
+    /// Reads blocks <paramref name="n"/>.. ahead (at most <see cref="IndexerOptions.CatchUpBatchBlocks"/>, up to
+    /// <paramref name="target"/>): one batch of headers (skipped when <paramref name="known"/> is the only block), one batch
+    /// of logs by block hash for the headers that link up, with the <see cref="HeadReads"/> when the last is the target.
+    /// Failures are left to the per-block reads.
+    /// </summary>
+    private async Task ReadAheadAsync(IRpcClient rpc, ulong n, ulong target, BlockHeader? known, ReadAhead ahead, CancellationToken cancellationToken)
+    {
+        ulong last = target - n >= (ulong)_options.CatchUpBatchBlocks ? n + (ulong)_options.CatchUpBatchBlocks - 1 : target;
+        ahead.Start(n, last);
+        var headers = new List<BlockHeader>();
+        if (known is not null && known.Number == n && last == n)
+        {
+            headers.Add(known);
+        }
+        else
+        {
+            var batch = rpc.StartBatch();
+            var reads = new List<Task<BlockHeader?>>();
+            for (ulong m = n; m <= last; m++)
+                reads.Add(known is not null && known.Number == m ? Task.FromResult<BlockHeader?>(known) : batch.Add(EthRequests.GetBlockByNumber(BlockTag.Number(m))));
+            try
+            {
+                await batch.SendAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcClientException ex)
+            {
+                Log.BatchFailed(_logger, "eth_getBlockByNumber", n, last, ex.Message);
+                return;
+            }
+            for (int i = 0; i < reads.Count; i++)
+            {
+                // the first gap, or a header that does not link to the one before, ends the batch (read on its own later)
+                if (!reads[i].IsCompletedSuccessfully || reads[i].Result is not { } header || header.Number != n + (ulong)i) break;
+                if (headers.Count > 0 && header.ParentHash != headers[^1].Hash) break;
+                headers.Add(header);
+            }
+        }
+        if (headers.Count == 0) return;
+        foreach (BlockHeader header in headers) ahead.Headers[header.Number] = header;
+        var logs = rpc.StartBatch();
+        foreach (BlockHeader header in headers) ahead.Logs[header.Hash] = logs.Add(EthRequests.GetLogs(EngineEvents.BlockFilter(_options.Engine, header.Hash)));
+        if (HeadReads is { } hook && headers[^1].Number == target)
+        {
+            try
+            {
+                hook(logs, headers[^1]);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.HeadReadsFailed(_logger, target, ex.GetType().Name, ex.Message);
+            }
+        }
+        try
+        {
+            await logs.SendAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcClientException ex)
+        {
+            Log.BatchFailed(_logger, "eth_getLogs", n, headers[^1].Number, ex.Message);
         }
     }
 
@@ -229,6 +338,12 @@ public sealed partial class ChainIndexer
     private async Task<LogEntry[]?> GetBlockLogsAsync(BlockHeader header, CancellationToken cancellationToken)
     {
         var logs = await RetryAsync(ct => _eth.GetLogsAsync(EngineEvents.BlockFilter(_options.Engine, header.Hash), ct), "eth_getLogs", header.Number, cancellationToken).ConfigureAwait(false);
+        return BookLogs(header, logs);
+    }
+
+    /// <summary>The book logs of an eth_getLogs answer for the block, sorted; null when they are removed or of another block.</summary>
+    private LogEntry[]? BookLogs(BlockHeader header, LogEntry[] logs)
+    {
         var list = new List<LogEntry>(logs.Length);
         foreach (var log in logs)
         {
@@ -266,5 +381,11 @@ public sealed partial class ChainIndexer
 
         [LoggerMessage(EventId = 4203, Level = LogLevel.Warning, Message = "{Method} for block {Block} failed (attempt {Attempt}): {Reason}")]
         public static partial void CallFailed(ILogger logger, string method, ulong block, int attempt, string reason);
+
+        [LoggerMessage(EventId = 4204, Level = LogLevel.Warning, Message = "Batched {Method} for blocks {From}..{To} failed, reading block by block: {Reason}")]
+        public static partial void BatchFailed(ILogger logger, string method, ulong from, ulong to, string reason);
+
+        [LoggerMessage(EventId = 4205, Level = LogLevel.Warning, Message = "Queuing the head reads of block {Block} failed: {Type}: {Reason}")]
+        public static partial void HeadReadsFailed(ILogger logger, ulong block, string type, string reason);
     }
 }

@@ -43,6 +43,12 @@ public sealed class IndexerOptions
     /// <summary>accountState calls per JSON-RPC batch (one POST). Default 100.</summary>
     public int ReconcileBatchSize { get; set; } = 100;
 
+    /// <summary>
+    /// Blocks read together when the indexer is behind the head: their headers in one JSON-RPC batch, then their logs (by
+    /// block hash) in another. Default 100.
+    /// </summary>
+    public int CatchUpBatchBlocks { get; set; } = 100;
+
     /// <summary>Capacity of the <see cref="BlockProcessed"/> channel; a full channel holds the indexer back. Default 4 096.</summary>
     public int NotificationCapacity { get; set; } = 4_096;
 
@@ -61,6 +67,7 @@ public sealed class IndexerOptions
         if (WebSocketRetryInterval < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(WebSocketRetryInterval));
         if (ReconcileEveryBlocks < 0) throw new ArgumentOutOfRangeException(nameof(ReconcileEveryBlocks));
         if (ReconcileBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(ReconcileBatchSize));
+        if (CatchUpBatchBlocks < 1) throw new ArgumentOutOfRangeException(nameof(CatchUpBatchBlocks));
         if (NotificationCapacity < 1) throw new ArgumentOutOfRangeException(nameof(NotificationCapacity));
     }
 
