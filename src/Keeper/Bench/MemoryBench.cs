@@ -36,7 +36,10 @@ public static class MemoryBench
     {
         ArgumentNullException.ThrowIfNull(log);
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("bench memory reads /proc/<pid>/status (Linux only)");
-        await using var anvil = await AnvilProcess.StartAsync(new AnvilOptions { GasLimit = 1_000_000_000 }, ct).ConfigureAwait(false);
+        // anvil keeps every block's state in memory by default (tens of GB over a 100,000-account seeding): keep the
+        // recent ones only (the keeper reads at recent blocks; logs and blocks stay)
+        await using var anvil = await AnvilProcess.StartAsync(new AnvilOptions { GasLimit = 1_000_000_000, ExtraArguments = ["--prune-history", "512"] }, ct)
+            .ConfigureAwait(false);
         var deployment = await DevnetDeployer.DeployAsync(anvil.RpcUrl, anvil.ChainId, wsUrl: anvil.WsUrl, cancellationToken: ct).ConfigureAwait(false);
         var seedWatch = Stopwatch.StartNew();
         for (int first = 0; first < accounts; first += 1000)
