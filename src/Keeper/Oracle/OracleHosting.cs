@@ -160,8 +160,9 @@ public sealed class OraclePushSetup : IAsyncDisposable
         if (oracleSigner is not null)
         {
             var options = new ExecutionOptions();
+            // on the host's meters: its outcomes, errors and gas are scraped on /metrics with the keeper's (crossmargin_tx_*)
             executor = new TxExecutor(eth, oracleSigner, new NonceManager(eth), new FeeEstimator(eth, options.Fees), sp.GetRequiredService<TxJournal>(), options,
-                time, sp.GetRequiredService<ILogger<TxExecutor>>());
+                time, sp.GetRequiredService<ILogger<TxExecutor>>(), metrics: new ExecutionMetrics(sp.GetService<IMeterFactory>()));
         }
         else
         {
