@@ -38,7 +38,7 @@ public static class MemoryBench
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("bench memory reads /proc/<pid>/status (Linux only)");
         // anvil keeps every block's state in memory by default (tens of GB over a 100,000-account seeding): keep the
         // recent ones only (the keeper reads at recent blocks; logs and blocks stay)
-        await using var anvil = await AnvilProcess.StartAsync(new AnvilOptions { GasLimit = 1_000_000_000, ExtraArguments = ["--prune-history", "512"] }, ct)
+        await using var anvil = await AnvilProcess.StartAsync(new AnvilOptions { GasLimit = 1_000_000_000, ExtraArguments = ["--prune-history", "8"] }, ct)
             .ConfigureAwait(false);
         var deployment = await DevnetDeployer.DeployAsync(anvil.RpcUrl, anvil.ChainId, wsUrl: anvil.WsUrl, cancellationToken: ct).ConfigureAwait(false);
         var seedWatch = Stopwatch.StartNew();
