@@ -16,7 +16,6 @@ using CrossMargin.Keeper.Indexing;
 using CrossMargin.Keeper.Planning;
 using CrossMargin.Keeper.Rpc;
 using CrossMargin.Risk;
-using Microsoft.Data.Sqlite;
 
 namespace CrossMargin.Keeper.Bench;
 
@@ -76,28 +75,21 @@ public static class E2eBench
         await http.RequestAsync(new RpcRequest<bool>("evm_setBlockGasLimit", w => w.WriteStringValue(Hex.EncodeQuantity(BlockGasLimit)), _ => true), ct)
             .ConfigureAwait(false);
 
-        var indexerOptions = new IndexerOptions { Engine = deployment.Engine, DeploymentBlock = deployment.DeployBlock, ReconcileEveryBlocks = 0 };
-        var indexer = new ChainIndexer(eth, indexerOptions);
-        var sync = Stopwatch.StartNew();
-        await indexer.SyncAsync(await plain.BlockNumberAsync(ct).ConfigureAwait(false), ct).ConfigureAwait(false);
-        sync.Stop();
-        await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  cold sync: {indexer.Book.AccountCount} accounts in {sync.Elapsed.TotalMilliseconds:F0} ms")).ConfigureAwait(false);
-
         string dir = Directory.CreateTempSubdirectory("crossmargin-bench-").FullName;
-        var detector = new LiquidationDetector(new EngineMarketReader(eth, deployment.Engine, deployment.OracleHub), indexer.Book,
-            new DetectionOptions { DefaultBlockTimeSeconds = 1 });
-        var planner = new LiquidationPlanner(new PlannerOptions { MinProfit = RiskMath.Wad / new UInt256(10UL), BlockGasBudget = 28_000_000 }, signer.Address);
-        var executionOptions = new ExecutionOptions();
-        var fees = new FeeEstimator(eth, executionOptions.Fees);
-        var journal = TxJournal.Open(Path.Combine(dir, "journal.db"));
-        var executor = new TxExecutor(eth, signer, new NonceManager(eth), fees, journal, executionOptions);
-        await executor.StartAsync(ct).ConfigureAwait(false);
-        var pipeline = new KeeperPipeline(indexer, detector, planner, eth, deployment.Engine, fees, executor);
-        var ws = new WebSocketRpcClient(new WebSocketRpcClientOptions { Endpoint = anvil.WsUrl });
-        var follower = new HeadFollower(indexer, eth, new WebSocketNewHeadsSource(ws), indexerOptions);
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        Task follow = follower.RunAsync(cts.Token);
-        Task run = pipeline.RunAsync(cts.Token);
+        var stack = KeeperStack.Create(eth, new KeeperStackOptions
+        {
+            Engine = deployment.Engine, OracleHub = deployment.OracleHub, DeploymentBlock = deployment.DeployBlock, WebSocketUrl = anvil.WsUrl,
+            Signer = signer, JournalPath = Path.Combine(dir, "journal.db"),
+            Detection = new DetectionOptions { DefaultBlockTimeSeconds = 1 },
+            Planner = new PlannerOptions { MinProfit = RiskMath.Wad / new UInt256(10UL), BlockGasBudget = 28_000_000 },
+        });
+        var sync = Stopwatch.StartNew();
+        await stack.SyncAsync(await plain.BlockNumberAsync(ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+        sync.Stop();
+        await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  cold sync: {stack.Indexer.Book.AccountCount} accounts in {sync.Elapsed.TotalMilliseconds:F0} ms")).ConfigureAwait(false);
+        await stack.StartAsync(ct).ConfigureAwait(false);
+        var pipeline = stack.Pipeline;
+        var executor = stack.Executor;
         Task? producer = null;
         using var producerCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
@@ -181,12 +173,7 @@ public static class E2eBench
             {
                 try { await producer.ConfigureAwait(false); } catch (OperationCanceledException) { }
             }
-            await cts.CancelAsync().ConfigureAwait(false);
-            try { await Task.WhenAll(follow, run).ConfigureAwait(false); } catch (OperationCanceledException) { }
-            await executor.DisposeAsync().ConfigureAwait(false);
-            await ws.DisposeAsync().ConfigureAwait(false);
-            journal.Dispose();
-            SqliteConnection.ClearAllPools();
+            await stack.DisposeAsync().ConfigureAwait(false);
             try { Directory.Delete(dir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }

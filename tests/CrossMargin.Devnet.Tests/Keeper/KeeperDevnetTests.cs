@@ -37,31 +37,24 @@ public sealed class KeeperDevnetTests(KeeperDevnet devnet, ITestOutputHelper out
         var eth = new EthClient(counting);
         using var signer = new LocalTxSigner(PrivateKey.FromHex(AnvilDevAccounts.AnvilDevPrivateKey2), ownsKey: true);
 
-        var indexerOptions = new IndexerOptions
-        {
-            Engine = d.Deployment.Engine, DeploymentBlock = d.Deployment.DeployBlock,
-            PollInterval = TimeSpan.FromMilliseconds(50), RetryDelay = TimeSpan.FromMilliseconds(50), ReconcileEveryBlocks = 0,
-        };
         // settlement tokens for collateral sales (liquidateCollateral is paid in the settlement token)
         var usdc = d.Deployment.Assets[0];
         await d.Sender(0).SendAndWaitAsync(new CrossMargin.Contracts.MockERC20(usdc.Token).Mint(signer.Address, new UInt256(10_000_000UL * 1_000_000UL)));
-        var indexer = new ChainIndexer(eth, indexerOptions);
-        await indexer.SyncAsync(await eth.BlockNumberAsync());
-        var detector = new LiquidationDetector(new EngineMarketReader(eth, d.Deployment.Engine, d.Deployment.OracleHub), indexer.Book,
-            new DetectionOptions { DefaultBlockTimeSeconds = 1 });
-        var planner = new LiquidationPlanner(new PlannerOptions { MinProfit = RiskMath.Wad / new UInt256(10UL) }, signer.Address);
-        var executionOptions = new ExecutionOptions { ReplaceAfterBlocks = 3 };
-        var fees = new FeeEstimator(eth, executionOptions.Fees);
-        using var journal = TxJournal.Open(Path.Combine(dir, "journal.db"));
-        var executor = new TxExecutor(eth, signer, new NonceManager(eth), fees, journal, executionOptions);
-        await executor.StartAsync();
-        var pipeline = new KeeperPipeline(indexer, detector, planner, eth, d.Deployment.Engine, fees, executor, logger: new TestOutputLogger<KeeperPipeline>(output, LogLevel.Debug));
-        await using var ws = new WebSocketRpcClient(new WebSocketRpcClientOptions { Endpoint = d.Anvil.WsUrl });
-        var follower = new HeadFollower(indexer, eth, new WebSocketNewHeadsSource(ws), indexerOptions);
+        await using var stack = KeeperStack.Create(eth, new KeeperStackOptions
+        {
+            Engine = d.Deployment.Engine, OracleHub = d.Deployment.OracleHub, DeploymentBlock = d.Deployment.DeployBlock, WebSocketUrl = d.Anvil.WsUrl,
+            PollInterval = TimeSpan.FromMilliseconds(50), RetryDelay = TimeSpan.FromMilliseconds(50),
+            Signer = signer, JournalPath = Path.Combine(dir, "journal.db"),
+            Detection = new DetectionOptions { DefaultBlockTimeSeconds = 1 },
+            Planner = new PlannerOptions { MinProfit = RiskMath.Wad / new UInt256(10UL) },
+            Execution = new ExecutionOptions { ReplaceAfterBlocks = 3 },
+            PipelineLogger = new TestOutputLogger<KeeperPipeline>(output, LogLevel.Debug),
+        });
+        await stack.SyncAsync(await eth.BlockNumberAsync());
+        await stack.StartAsync();
+        var (pipeline, detector, planner) = (stack.Pipeline, stack.Detector, stack.Planner);
 
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        Task follow = follower.RunAsync(cts.Token);
-        Task run = pipeline.RunAsync(cts.Token);
         try
         {
             var driverSender = d.Sender(0);
@@ -135,10 +128,7 @@ public sealed class KeeperDevnetTests(KeeperDevnet devnet, ITestOutputHelper out
         }
         finally
         {
-            await cts.CancelAsync();
-            try { await Task.WhenAll(follow, run); } catch (OperationCanceledException) { }
-            await executor.DisposeAsync();
-            SqliteConnection.ClearAllPools();
+            await stack.DisposeAsync();
             try { Directory.Delete(dir, true); } catch (IOException) { }
         }
     }

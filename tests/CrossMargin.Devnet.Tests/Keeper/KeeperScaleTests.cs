@@ -45,29 +45,21 @@ public sealed class KeeperScaleTests(Keeper1000Devnet devnet, ITestOutputHelper 
         await d.Sender(0).SendAndWaitAsync(new MockERC20(usdc.Token).Mint(signer.Address, new UInt256(100_000_000UL * 1_000_000UL)));
         await d.Rpc.RequestAsync(new RpcRequest<bool>("evm_setBlockGasLimit", w => w.WriteStringValue(Hex.EncodeQuantity(BlockGasLimit)), _ => true));
 
-        var indexerOptions = new IndexerOptions
-        {
-            Engine = d.Deployment.Engine, DeploymentBlock = d.Deployment.DeployBlock,
-            PollInterval = TimeSpan.FromMilliseconds(50), RetryDelay = TimeSpan.FromMilliseconds(50), ReconcileEveryBlocks = 0,
-        };
-        var indexer = new ChainIndexer(eth, indexerOptions);
-        await indexer.SyncAsync(await eth.BlockNumberAsync());
-        var detector = new LiquidationDetector(new EngineMarketReader(eth, d.Deployment.Engine, d.Deployment.OracleHub), indexer.Book,
-            new DetectionOptions { DefaultBlockTimeSeconds = 1 });
         // the keeper may fill most of a block during a crash (the block gas budget is an operator setting)
-        var planner = new LiquidationPlanner(new PlannerOptions { MinProfit = RiskMath.Wad / new UInt256(10UL), BlockGasBudget = 28_000_000 }, signer.Address);
-        var executionOptions = new ExecutionOptions { ReplaceAfterBlocks = 3 };
-        var fees = new FeeEstimator(eth, executionOptions.Fees);
-        using var journal = TxJournal.Open(Path.Combine(dir, "journal.db"));
-        var executor = new TxExecutor(eth, signer, new NonceManager(eth), fees, journal, executionOptions);
-        await executor.StartAsync();
-        var pipeline = new KeeperPipeline(indexer, detector, planner, eth, d.Deployment.Engine, fees, executor);
-        await using var ws = new WebSocketRpcClient(new WebSocketRpcClientOptions { Endpoint = d.Anvil.WsUrl });
-        var follower = new HeadFollower(indexer, eth, new WebSocketNewHeadsSource(ws), indexerOptions);
+        await using var stack = KeeperStack.Create(eth, new KeeperStackOptions
+        {
+            Engine = d.Deployment.Engine, OracleHub = d.Deployment.OracleHub, DeploymentBlock = d.Deployment.DeployBlock, WebSocketUrl = d.Anvil.WsUrl,
+            PollInterval = TimeSpan.FromMilliseconds(50), RetryDelay = TimeSpan.FromMilliseconds(50),
+            Signer = signer, JournalPath = Path.Combine(dir, "journal.db"),
+            Detection = new DetectionOptions { DefaultBlockTimeSeconds = 1 },
+            Planner = new PlannerOptions { MinProfit = RiskMath.Wad / new UInt256(10UL), BlockGasBudget = 28_000_000 },
+            Execution = new ExecutionOptions { ReplaceAfterBlocks = 3 },
+        });
+        await stack.SyncAsync(await eth.BlockNumberAsync());
+        await stack.StartAsync();
+        var pipeline = stack.Pipeline;
 
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        Task follow = follower.RunAsync(cts.Token);
-        Task run = pipeline.RunAsync(cts.Token);
         using var producerCts = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
         Task? producer = null;
         try
@@ -136,11 +128,8 @@ public sealed class KeeperScaleTests(Keeper1000Devnet devnet, ITestOutputHelper 
             {
                 try { await producer; } catch (OperationCanceledException) { }
             }
-            await cts.CancelAsync();
-            try { await Task.WhenAll(follow, run); } catch (OperationCanceledException) { }
+            await stack.DisposeAsync();
             await d.Rpc.SetAutomineAsync(true);
-            await executor.DisposeAsync();
-            SqliteConnection.ClearAllPools();
             try { Directory.Delete(dir, true); } catch (IOException) { }
         }
     }
