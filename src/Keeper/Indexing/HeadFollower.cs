@@ -143,6 +143,7 @@ public sealed partial class HeadFollower : BackgroundService
         finally
         {
             Subscribed = false;
+            _metrics?.SubscriptionEnded(); // the gauge drops now, not at the next successful poll
         }
     }
 

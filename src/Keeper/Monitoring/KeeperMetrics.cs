@@ -193,6 +193,12 @@ public sealed class KeeperMetrics : IDisposable
         lock (_lock) _chainHead = number;
     }
 
+    /// <summary>The newHeads subscription ended (the follower falls back to polling until it resubscribes).</summary>
+    public void SubscriptionEnded()
+    {
+        lock (_lock) _subscribed = false;
+    }
+
     /// <summary>The head follower completed a step (a head over the subscription, or a poll).</summary>
     public void HeadSourceActive(bool subscribed)
     {

@@ -58,6 +58,19 @@ public sealed class KeeperMetricsTests : IDisposable
     }
 
     [Fact]
+    public void The_subscription_gauge_drops_when_the_subscription_ends()
+    {
+        _metrics.HeadSourceActive(subscribed: true);
+        Assert.Equal(1, Scrape().Value(KeeperMetrics.HeadSubscribedName));
+        Assert.True(_metrics.Status.Subscribed);
+        _metrics.SubscriptionEnded();
+        Assert.Equal(0, Scrape().Value(KeeperMetrics.HeadSubscribedName));
+        Assert.False(_metrics.Status.Subscribed);
+        _metrics.HeadSourceActive(subscribed: false); // polling
+        Assert.Equal(0, Scrape().Value(KeeperMetrics.HeadSubscribedName));
+    }
+
+    [Fact]
     public void Blocks_detection_and_lag()
     {
         _metrics.ChainHead(105);
