@@ -151,14 +151,25 @@ public sealed class JournalCheck : IHealthCheck
 }
 
 /// <summary>Ready while the keeper's wallet holds at least <see cref="MonitoringSettings.MinWalletBalanceWei"/>.</summary>
-public sealed class WalletBalanceCheck(KeeperMetrics metrics, MonitoringSettings settings) : IHealthCheck
+public sealed class WalletBalanceCheck(KeeperMetrics metrics, MonitoringSettings settings, TimeProvider? timeProvider = null) : IHealthCheck
 {
+    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+
+    /// <summary>
+    /// Oldest acceptable balance read: one read per <see cref="MonitoringSettings.WalletBalanceEveryBlocks"/> blocks, each
+    /// block at most <see cref="MonitoringSettings.MaxHeadAge"/> apart while the keeper is ready.
+    /// </summary>
+    public TimeSpan MaxAge => settings.MaxHeadAge * Math.Max(1, settings.WalletBalanceEveryBlocks);
+
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         KeeperStatus s = metrics.Status;
         string floor = Amount(settings.MinWalletBalanceWei);
         if (s.WalletBalanceWei is not { } wei) return Task.FromResult(HealthCheckResult.Unhealthy("wallet balance not read yet"));
         string balance = Amount(wei);
+        if (s.WalletBalanceAt is { } at && _time.GetUtcNow() - at > MaxAge)
+            return Task.FromResult(HealthCheckResult.Unhealthy(
+                $"balance {balance} read {KeeperHealthChecks.Seconds(_time.GetUtcNow() - at)} ago (limit {KeeperHealthChecks.Seconds(MaxAge)}): the balance reads fail"));
         return Task.FromResult(wei < settings.MinWalletBalanceWei
             ? HealthCheckResult.Unhealthy($"balance {balance} is below the floor {floor}")
             : HealthCheckResult.Healthy($"balance {balance} (floor {floor})"));

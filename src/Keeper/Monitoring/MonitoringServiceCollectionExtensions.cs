@@ -61,7 +61,7 @@ public static class MonitoringServiceCollectionExtensions
                     Check(KeeperHealthChecks.Head, new HeadFreshnessCheck(metrics, monitoring, time), KeeperHealthChecks.ReadyTag),
                     Check(KeeperHealthChecks.HeadSource, new HeadSourceCheck(metrics, monitoring, time), KeeperHealthChecks.ReadyTag),
                     Check(KeeperHealthChecks.Journal, settings.DryRun ? JournalCheck.DryRun() : JournalCheck.ForPath(settings.JournalPath), KeeperHealthChecks.ReadyTag),
-                    Check(KeeperHealthChecks.Wallet, new WalletBalanceCheck(metrics, monitoring), KeeperHealthChecks.ReadyTag),
+                    Check(KeeperHealthChecks.Wallet, new WalletBalanceCheck(metrics, monitoring, time), KeeperHealthChecks.ReadyTag),
                     Check(KeeperHealthChecks.Oracle, new OracleHaltedCheck(metrics, monitoring, time), KeeperHealthChecks.ReadyTag),
                 ];
                 return new MonitoringServer(monitoring, collector, checks, sp.GetRequiredService<ILogger<MonitoringServer>>());

@@ -46,7 +46,7 @@ public sealed class MonitoringServerTests : IAsyncLifetime, IDisposable
         new(KeeperHealthChecks.Head, new HeadFreshnessCheck(m, s, _time), HealthStatus.Unhealthy, [KeeperHealthChecks.ReadyTag]),
         new(KeeperHealthChecks.HeadSource, new HeadSourceCheck(m, s, _time), HealthStatus.Unhealthy, [KeeperHealthChecks.ReadyTag]),
         new(KeeperHealthChecks.Journal, JournalCheck.DryRun(), HealthStatus.Unhealthy, [KeeperHealthChecks.ReadyTag]),
-        new(KeeperHealthChecks.Wallet, new WalletBalanceCheck(m, s), HealthStatus.Unhealthy, [KeeperHealthChecks.ReadyTag]),
+        new(KeeperHealthChecks.Wallet, new WalletBalanceCheck(m, s, _time), HealthStatus.Unhealthy, [KeeperHealthChecks.ReadyTag]),
         new(KeeperHealthChecks.Oracle, new OracleHaltedCheck(m, s, _time), HealthStatus.Unhealthy, [KeeperHealthChecks.ReadyTag]),
     ];
 

@@ -116,7 +116,7 @@ public sealed class ReadinessCheckTests : IDisposable
     [Fact]
     public void Wallet_must_hold_the_floor()
     {
-        var check = new WalletBalanceCheck(_metrics, _settings);
+        var check = new WalletBalanceCheck(_metrics, _settings, _time);
         var r = Run(check);
         Assert.Equal(HealthStatus.Unhealthy, r.Status);
         Assert.Equal("wallet balance not read yet", r.Description);
@@ -127,6 +127,17 @@ public sealed class ReadinessCheckTests : IDisposable
         Assert.Equal("balance 0.05 is below the floor 0.1", r.Description);
 
         _metrics.WalletBalance(Eth / new UInt256(10UL));
+        Assert.Equal(HealthStatus.Healthy, Run(check).Status);
+
+        // the reads keep failing: an old balance is not trusted (limit: MaxHeadAge x WalletBalanceEveryBlocks = 60 s x 10)
+        Assert.Equal(TimeSpan.FromSeconds(600), check.MaxAge);
+        _time.Advance(TimeSpan.FromSeconds(600));
+        Assert.Equal(HealthStatus.Healthy, Run(check).Status);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        r = Run(check);
+        Assert.Equal(HealthStatus.Unhealthy, r.Status);
+        Assert.Equal("balance 0.1 read 601 s ago (limit 600 s): the balance reads fail", r.Description);
+        _metrics.WalletBalance(Eth);
         Assert.Equal(HealthStatus.Healthy, Run(check).Status);
     }
 
