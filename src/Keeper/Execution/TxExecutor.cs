@@ -575,17 +575,27 @@ public sealed partial class TxExecutor : IAsyncDisposable
                 return;
             }
             _nonces.MarkMined(Sender, latestCount);
+            var replacements = new List<PlannedReplacement>();
             foreach (var tracked in _tracked.Values.ToList())
             {
                 try
                 {
-                    await ProcessAsync(tracked, latestCount, reads, cancellationToken).ConfigureAwait(false);
+                    await ProcessAsync(tracked, latestCount, reads, replacements, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is RpcClientException or InvalidOperationException)
                 {
                     _metrics.Error("track");
                     LogStepFailed(_logger, "track", tracked.Nonce, ex.Message);
                 }
+            }
+            try
+            {
+                await SendReplacementsAsync(replacements, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RpcClientException or InvalidOperationException)
+            {
+                _metrics.Error("replace");
+                LogStepFailed(_logger, "replace", replacements.Count == 0 ? 0 : replacements[0].Tracked.Nonce, ex.Message);
             }
             foreach (ulong gap in _nonces.Gaps(Sender))
             {
@@ -606,7 +616,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
     }
 
-    private async Task ProcessAsync(Tracked tracked, ulong latestCount, BlockReads? reads, CancellationToken ct)
+    private async Task ProcessAsync(Tracked tracked, ulong latestCount, BlockReads? reads, List<PlannedReplacement> replacements, CancellationToken ct)
     {
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["IntentId"] = tracked.IntentId ?? "-", ["Nonce"] = tracked.Nonce });
         // A nonce at or above the mined count cannot have a receipt yet (unless that count came from a lagging node:
@@ -653,16 +663,20 @@ public sealed partial class TxExecutor : IAsyncDisposable
         }
         if (tracked.CancelRequested && last.Kind != AttemptKind.Cancel)
         {
-            await SendCancelAsync(tracked, ct).ConfigureAwait(false);
+            if (await PrepareCancelAsync(tracked, ct).ConfigureAwait(false) is { } cancel) replacements.Add(cancel);
             return;
         }
         if (_head >= tracked.LastSentBlock + (ulong)_options.ReplaceAfterBlocks)
         {
-            await ReplaceAsync(tracked, ct).ConfigureAwait(false);
+            if (await PrepareReplacementAsync(tracked, ct).ConfigureAwait(false) is { } bump) replacements.Add(bump);
         }
     }
 
-    private async Task ReplaceAsync(Tracked tracked, CancellationToken ct)
+    /// <summary>A replacement (fee bump or cancellation) decided while reviewing a block, sent with the block's others.</summary>
+    private sealed record PlannedReplacement(Tracked Tracked, UnsignedTransaction Tx, AttemptKind Kind);
+
+    /// <summary>The fee-bumped replacement of a transaction waiting too long; null when the fee cap is reached.</summary>
+    private async Task<PlannedReplacement?> PrepareReplacementAsync(Tracked tracked, CancellationToken ct)
     {
         var last = tracked.Attempts[^1];
         var estimate = await _fees.EstimateAtAsync(_head, ct).ConfigureAwait(false);
@@ -676,28 +690,96 @@ public sealed partial class TxExecutor : IAsyncDisposable
         {
             LogCapReached(_logger, tracked.Nonce, last.MaxFeePerGas, cap);
             tracked.LastSentBlock = _head; // wait another window before re-checking
-            return;
+            return null;
         }
         var tx = last.Kind is AttemptKind.Cancel or AttemptKind.GapFill
             ? SelfTransfer(tracked.Nonce, fees.Value.Tip, fees.Value.MaxFee)
             : UnsignedTransaction.Eip1559(_chainId, tracked.Nonce, fees.Value.Tip, fees.Value.MaxFee, gas, tracked.Call?.To ?? TxTo(last), last.Value, TxData(last));
         var kind = last.Kind is AttemptKind.Cancel or AttemptKind.GapFill ? last.Kind : AttemptKind.Replacement;
-        await SendReplacementAsync(tracked, tx, kind, ct).ConfigureAwait(false);
+        return new PlannedReplacement(tracked, tx, kind);
+    }
+
+    /// <summary>The 0-value self-transfer that takes the nonce of a transaction being cancelled; null when already cancelling.</summary>
+    private async Task<PlannedReplacement?> PrepareCancelAsync(Tracked tracked, CancellationToken ct)
+    {
+        var last = tracked.Attempts[^1];
+        if (last.Kind == AttemptKind.Cancel) return null;
+        var estimate = await _fees.EstimateAtAsync(_head, ct).ConfigureAwait(false);
+        var fees = FeeBump.Next(last.MaxPriorityFeePerGas, last.MaxFeePerGas, estimate, _options.FeeBumpBps, _options.Fees.MaxFeeCap)
+            ?? throw new InvalidOperationException($"cannot cancel nonce {tracked.Nonce}: the bumped fee would exceed the fee cap");
+        return new PlannedReplacement(tracked, SelfTransfer(tracked.Nonce, fees.Tip, fees.MaxFee), AttemptKind.Cancel);
     }
 
     private async Task SendCancelAsync(Tracked tracked, CancellationToken ct)
     {
-        var last = tracked.Attempts[^1];
-        if (last.Kind == AttemptKind.Cancel) return;
-        var estimate = await _fees.EstimateAtAsync(_head, ct).ConfigureAwait(false);
-        var fees = FeeBump.Next(last.MaxPriorityFeePerGas, last.MaxFeePerGas, estimate, _options.FeeBumpBps, _options.Fees.MaxFeeCap)
-            ?? throw new InvalidOperationException($"cannot cancel nonce {tracked.Nonce}: the bumped fee would exceed the fee cap");
-        await SendReplacementAsync(tracked, SelfTransfer(tracked.Nonce, fees.Tip, fees.MaxFee), AttemptKind.Cancel, ct).ConfigureAwait(false);
+        if (await PrepareCancelAsync(tracked, ct).ConfigureAwait(false) is { } cancel)
+            await SendReplacementAsync(cancel.Tracked, cancel.Tx, cancel.Kind, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A block's replacements: over a batching transport all signed, journaled in one transaction and sent in one batch
+    /// (one round trip however many transactions wait for block space); otherwise one by one.
+    /// </summary>
+    private async Task SendReplacementsAsync(List<PlannedReplacement> replacements, CancellationToken ct)
+    {
+        if (replacements.Count == 0) return;
+        if (replacements.Count == 1 || _eth.Rpc is not { } rpc)
+        {
+            foreach (PlannedReplacement r in replacements)
+            {
+                try
+                {
+                    await SendReplacementAsync(r.Tracked, r.Tx, r.Kind, ct).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is RpcClientException or InvalidOperationException)
+                {
+                    _metrics.Error("replace");
+                    LogStepFailed(_logger, "replace", r.Tracked.Nonce, ex.Message);
+                }
+            }
+            return;
+        }
+        var attempts = new TxAttempt[replacements.Count];
+        using (KeeperTracing.Start(KeeperTracing.Sign))
+        {
+            for (int i = 0; i < replacements.Count; i++)
+            {
+                PlannedReplacement r = replacements[i];
+                attempts[i] = NewAttempt(r.Tx, await _signer.SignAsync(r.Tx, ct).ConfigureAwait(false), r.Tracked.IntentId, r.Kind);
+            }
+        }
+        // journaled before anything is sent, in one commit
+        _journal.RunInTransaction(() =>
+        {
+            foreach (TxAttempt attempt in attempts) _journal.RecordAttempt(attempt);
+        });
+        var batch = rpc.StartBatch();
+        Task<Hash32>[] sends = [.. attempts.Select(a => batch.Add(EthRequests.SendRawTransaction(a.Raw)))];
+        try
+        {
+            using var span = KeeperTracing.Start(KeeperTracing.Send);
+            await batch.SendAsync(ct).ConfigureAwait(false);
+        }
+        catch (RpcClientException)
+        {
+            // each send carries the error; handled below
+        }
+        for (int i = 0; i < attempts.Length; i++)
+        {
+            var (result, error) = await CompleteBroadcastAsync(attempts[i], sends[i]).ConfigureAwait(false);
+            PlannedReplacement r = replacements[i];
+            AfterReplacement(r.Tracked, AfterBroadcast(attempts[i], result, error, lease: null), result, r.Tx, r.Kind);
+        }
     }
 
     private async Task SendReplacementAsync(Tracked tracked, UnsignedTransaction tx, AttemptKind kind, CancellationToken ct)
     {
         var (attempt, result) = await SignJournalSendAsync(tx, tracked.IntentId, kind, lease: null, ct).ConfigureAwait(false);
+        AfterReplacement(tracked, attempt, result, tx, kind);
+    }
+
+    private void AfterReplacement(Tracked tracked, TxAttempt attempt, SendResult result, UnsignedTransaction tx, AttemptKind kind)
+    {
         switch (result)
         {
             case SendResult.Accepted:
@@ -776,6 +858,12 @@ public sealed partial class TxExecutor : IAsyncDisposable
         // From here the nonce is spoken for: the journal holds bytes that may reach the chain.
         lease?.Commit();
         var (result, error) = await BroadcastAsync(attempt, ct).ConfigureAwait(false);
+        return (AfterBroadcast(attempt, result, error, lease), result);
+    }
+
+    /// <summary>The attempt after its broadcast: dead when refused (a fresh nonce goes back to the pool), sent when accepted.</summary>
+    private TxAttempt AfterBroadcast(TxAttempt attempt, SendResult result, string? error, NonceLease? lease)
+    {
         if (result is SendResult.NonceTooLow or SendResult.Refused)
         {
             // Not accepted: the attempt is dead. A fresh nonce goes back to the pool (reused or gap-filled).
@@ -790,7 +878,7 @@ public sealed partial class TxExecutor : IAsyncDisposable
         {
             attempt = attempt with { Error = error };
         }
-        return (attempt, result);
+        return attempt;
     }
 
     private async Task<(SendResult Result, string? Error)> BroadcastAsync(TxAttempt attempt, CancellationToken ct)

@@ -47,7 +47,7 @@ public sealed class RoundTripTests
         private readonly LocalTxSigner _signer = new(PrivateKey.FromHex(AnvilDevAccounts.AnvilDevPrivateKey1), ownsKey: true);
         private readonly TxJournal _journal;
 
-        public Keeper()
+        public Keeper(PlannerOptions? planner = null)
         {
             Engine = RiskWorld.Addr(500);
             Chain = new IndexedChain(Engine);
@@ -61,7 +61,7 @@ public sealed class RoundTripTests
             _journal = TxJournal.Open(Path.Combine(_dir, "journal.db"));
             Executor = new TxExecutor(eth, _signer, new NonceManager(eth), fees, _journal, new ExecutionOptions());
             Pipeline = new KeeperPipeline(Indexer, new LiquidationDetector(new BatchingReader(World), World.Book),
-                new LiquidationPlanner(new PlannerOptions { MinProfit = UInt256.Zero }, _signer.Address), eth, Engine, fees, Executor, sellCollateral: false);
+                new LiquidationPlanner(planner ?? new PlannerOptions { MinProfit = UInt256.Zero }, _signer.Address), eth, Engine, fees, Executor, sellCollateral: false);
         }
 
         public Address Engine { get; }
@@ -148,6 +148,29 @@ public sealed class RoundTripTests
         Assert.True(after.Count == 1, Show(after));
         Assert.Contains("eth_getTransactionReceipt", after[0]);
         Assert.Contains("eth_getTransactionCount", after[0]);
+    }
+
+    [Fact]
+    public async Task The_fee_bumps_of_a_block_go_out_in_one_round_trip()
+    {
+        // one account per batch, so that several transactions wait together
+        await using var k = new Keeper(new PlannerOptions { MinProfit = UInt256.Zero, BatchGasBudget = new PlannerOptions().GasLimitFor(1) });
+        await k.StartAsync();
+        k.World.Prices = [RiskWorld.Usd(2900), k.World.Prices[1]];
+        var (report, trips) = await k.BlockAsync();
+        Assert.NotNull(report);
+        int sent = report.BatchesSent;
+        Assert.True(sent >= 2, Show(trips));
+
+        // the fake node never mines: after ReplaceAfterBlocks (3) blocks every one of them is re-sent with bumped fees
+        IReadOnlyList<string[]> last = [];
+        for (int i = 0; i < new ExecutionOptions().ReplaceAfterBlocks; i++) (_, last) = await k.BlockAsync();
+        var sends = last.Where(t => t.Contains("eth_sendRawTransaction")).ToList();
+        Assert.True(sends.Count == 1, Show(last));
+        Assert.Equal(sent, sends[0].Length);
+        Assert.All(sends[0], m => Assert.Equal("eth_sendRawTransaction", m));
+        Assert.True(last.Count == 2, Show(last)); // the block's batch, then the replacements
+        Assert.Equal(sent, k.Executor.InFlight.Sum(t => t.Attempts - 1));
     }
 
     [Theory]
