@@ -13,6 +13,7 @@ namespace CrossMargin.Benchmarks;
 /// collateral planner on 1,000 position-free insolvent accounts.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class PlannerBenchmarks
 {
     private const ulong Wad = 1_000_000_000_000_000_000UL;
