@@ -37,8 +37,8 @@ public static class MemoryBench
         ArgumentNullException.ThrowIfNull(log);
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("bench memory reads /proc/<pid>/status (Linux only)");
         // anvil keeps every block's state in memory by default (tens of GB over a 100,000-account seeding): keep the
-        // recent ones only (the keeper reads at recent blocks; logs and blocks stay)
-        await using var anvil = await AnvilProcess.StartAsync(new AnvilOptions { GasLimit = 1_000_000_000, ExtraArguments = ["--prune-history", "8"] }, ct)
+        // 64 most recent (the keeper reads state at recent blocks; logs and blocks stay)
+        await using var anvil = await AnvilProcess.StartAsync(new AnvilOptions { GasLimit = 1_000_000_000, ExtraArguments = ["--prune-history", "64"] }, ct)
             .ConfigureAwait(false);
         var deployment = await DevnetDeployer.DeployAsync(anvil.RpcUrl, anvil.ChainId, wsUrl: anvil.WsUrl, cancellationToken: ct).ConfigureAwait(false);
         var seedWatch = Stopwatch.StartNew();
@@ -109,13 +109,10 @@ public static class MemoryBench
 
             var crash = new Dictionary<string, decimal>();
             foreach (string o in (string[])["ETH/USD", "BTC/USD"]) crash[o] = DevnetDefaults.Oracles.First(x => x.Symbol == o).InitialPrice * 0.72m;
-            Task update = prices.SetPricesAsync(crash, cancellationToken: ct);
-            while (!update.IsCompleted)
-            {
-                await http.MineAsync(cancellationToken: ct).ConfigureAwait(false);
-                await Task.WhenAny(update, Task.Delay(200, ct)).ConfigureAwait(false);
-            }
-            await update.ConfigureAwait(false);
+            // the price driver pins block timestamps: no block is mined here while it works (automine mines its updates)
+            await http.SetAutomineAsync(true, ct).ConfigureAwait(false);
+            await prices.SetPricesAsync(crash, cancellationToken: ct).ConfigureAwait(false);
+            await http.SetAutomineAsync(false, ct).ConfigureAwait(false);
             long liquidatable = 0;
             for (int i = 0; i < crashBlocks; i++)
             {
