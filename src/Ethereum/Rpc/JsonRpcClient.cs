@@ -160,7 +160,7 @@ public sealed class JsonRpcClient : IBatchingRpcClient, IDisposable
     }
 
     private RpcResponseFormatException TooLarge() =>
-        new(RpcFormatError.InvalidJson, $"The answer exceeds the {_maxResponseBytes}-byte limit.");
+        new(RpcFormatError.ResponseTooLarge, $"The answer exceeds the {_maxResponseBytes}-byte limit.");
 
     private static TimeSpan? RetryAfter(HttpResponseMessage response)
     {

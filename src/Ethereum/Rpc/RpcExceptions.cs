@@ -103,8 +103,10 @@ public sealed class RpcRateLimitedException : RpcHttpStatusException
 /// <summary>What was wrong with a malformed answer.</summary>
 public enum RpcFormatError
 {
-    /// <summary>The body is not valid JSON (or exceeds the size limit).</summary>
+    /// <summary>The body is not valid JSON.</summary>
     InvalidJson,
+    /// <summary>The answer exceeds the client's size limit (asking for less may succeed; the node is not at fault).</summary>
+    ResponseTooLarge,
     /// <summary>The envelope is not a JSON-RPC 2.0 response (jsonrpc, id, result/error shape).</summary>
     InvalidEnvelope,
     /// <summary>The response id does not belong to any request sent.</summary>

@@ -399,7 +399,7 @@ public sealed class WebSocketRpcClient : IRpcClient, IAsyncDisposable
                     if (length == buffer.Length)
                     {
                         if (length >= _owner._options.MaxMessageBytes)
-                            return Abort(new RpcResponseFormatException(RpcFormatError.InvalidJson, $"A WebSocket message exceeds {_owner._options.MaxMessageBytes} bytes."));
+                            return Abort(new RpcResponseFormatException(RpcFormatError.ResponseTooLarge, $"A WebSocket message exceeds {_owner._options.MaxMessageBytes} bytes."));
                         byte[] bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _owner._options.MaxMessageBytes));
                         buffer.AsSpan(0, length).CopyTo(bigger);
                         ArrayPool<byte>.Shared.Return(buffer);

@@ -32,10 +32,13 @@ public static class MemoryBench
 {
     private const ulong BlockGasLimit = 30_000_000;
 
-    public static async Task<MemoryResult> RunAsync(int accounts, int blockMs, int crashBlocks, TextWriter log, CancellationToken ct)
+    /// <param name="accounts">Accounts to seed on a fresh anvil; with <paramref name="existing"/>, the accounts the keeper must have indexed before measuring.</param>
+    /// <param name="existing">A devnet already deployed and seeded (its deployment JSON): no anvil is started and nothing is seeded.</param>
+    public static async Task<MemoryResult> RunAsync(int accounts, int blockMs, int crashBlocks, TextWriter log, CancellationToken ct, DevnetDeployment? existing = null)
     {
         ArgumentNullException.ThrowIfNull(log);
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("bench memory reads /proc/<pid>/status (Linux only)");
+        if (existing is not null) return await MeasureAsync(existing, accounts, TimeSpan.Zero, blockMs, crashBlocks, log, ct).ConfigureAwait(false);
         // anvil keeps every block's state in memory by default (tens of GB over a 100,000-account seeding): keep the
         // 64 most recent (the keeper reads state at recent blocks; logs and blocks stay)
         await using var anvil = await AnvilProcess.StartAsync(new AnvilOptions { GasLimit = 1_000_000_000, ExtraArguments = ["--prune-history", "64"] }, ct)
@@ -51,11 +54,17 @@ public static class MemoryBench
         }
         seedWatch.Stop();
         await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {accounts} accounts seeded in {seedWatch.Elapsed.TotalSeconds:F1} s")).ConfigureAwait(false);
+        return await MeasureAsync(deployment, accounts, seedWatch.Elapsed, blockMs, crashBlocks, log, ct).ConfigureAwait(false);
+    }
 
-        using var http = new JsonRpcClient(anvil.RpcUrl, timeout: TimeSpan.FromSeconds(120));
+    private static async Task<MemoryResult> MeasureAsync(DevnetDeployment deployment, int accounts, TimeSpan seeding, int blockMs, int crashBlocks, TextWriter log,
+        CancellationToken ct)
+    {
+        using var http = new JsonRpcClient(deployment.RpcUrl, timeout: TimeSpan.FromSeconds(120));
         var eth = new EthClient(http);
+        await http.SetAutomineAsync(true, ct).ConfigureAwait(false); // an attached devnet may have been left without it
         using var deployerSigner = new LocalTxSigner(PrivateKey.FromHex(AnvilDevAccounts.Deployer.PrivateKeyHex), ownsKey: true);
-        var sender = new TransactionSender(eth, deployerSigner, anvil.ChainId);
+        var sender = new TransactionSender(eth, deployerSigner, deployment.ChainId);
         var keeperAccount = AnvilDevAccounts.All[2];
         await sender.SendAndWaitAsync(new MockERC20(deployment.Assets[0].Token).Mint(keeperAccount.Address, new UInt256(1_000_000_000UL * 1_000_000UL)), cancellationToken: ct)
             .ConfigureAwait(false);
@@ -126,7 +135,7 @@ public static class MemoryBench
             long peak = ProcStatus(pid, "VmHWM:"), rss = ProcStatus(pid, "VmRSS:");
             await log.WriteLineAsync($"  crash: {liquidatable} liquidatable at most, {sent} requests sent in {crashBlocks} blocks; peak RSS {Mb(peak)} MB, RSS {Mb(rss)} MB")
                 .ConfigureAwait(false);
-            return new MemoryResult(accounts, seedWatch.Elapsed, started.Elapsed, indexed, peakQuiet, peak, rss, liquidatable, sent, crashBlocks);
+            return new MemoryResult(accounts, seeding, started.Elapsed, indexed, peakQuiet, peak, rss, liquidatable, sent, crashBlocks);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -53,24 +53,42 @@ public static class BenchCommand
         var accounts = new Option<int>("--accounts") { Description = "Accounts to seed (1000..200000).", DefaultValueFactory = _ => 100_000 };
         var blockMs = new Option<int>("--block-ms") { Description = "Milliseconds between blocks (200..12000).", DefaultValueFactory = _ => 1000 };
         var crashBlocks = new Option<int>("--crash-blocks") { Description = "Blocks mined after the crash (1..500).", DefaultValueFactory = _ => 30 };
+        var deployment = new Option<string?>("--deployment")
+        {
+            Description = "Measure against this already seeded devnet (deployment JSON; its deployer must be anvil's first dev account) instead of seeding a fresh one; --accounts is then the count to wait for.",
+        };
         var memory = new Command("memory", "Seed a devnet, run the keeper daemon as a child process against it, and measure its resident set through a cold sync and a crash.")
         {
-            accounts, blockMs, crashBlocks,
+            accounts, blockMs, crashBlocks, deployment,
         };
         memory.SetAction(async (parseResult, ct) =>
         {
             int n = parseResult.GetValue(accounts), ms = parseResult.GetValue(blockMs), blocks = parseResult.GetValue(crashBlocks);
+            string? path = parseResult.GetValue(deployment);
             string? error = n is < 1000 or > 200_000 ? "--accounts must be between 1000 and 200000."
                 : ms is < 200 or > 12_000 ? "--block-ms must be between 200 and 12000."
                 : blocks is < 1 or > 500 ? "--crash-blocks must be between 1 and 500."
+                : path is not null && !File.Exists(path) ? $"--deployment: '{path}' does not exist."
                 : null;
+            Devnet.DevnetDeployment? existing = null;
+            if (error is null && path is not null)
+            {
+                try
+                {
+                    existing = Devnet.DevnetDeployment.Load(path);
+                }
+                catch (Exception e) when (e is IOException or Devnet.DevnetException or Devnet.DevnetDeploymentException)
+                {
+                    error = $"--deployment: '{path}' is not a deployment file: {e.Message}";
+                }
+            }
             if (error is not null)
             {
                 await Console.Error.WriteLineAsync(error).ConfigureAwait(false);
                 return CliApp.BadArguments;
             }
-            Console.WriteLine($"{n} accounts:");
-            MemoryResult r = await MemoryBench.RunAsync(n, ms, blocks, Console.Out, ct).ConfigureAwait(false);
+            Console.WriteLine(existing is null ? $"{n} accounts:" : $"devnet at {existing.RpcUrl}, waiting for {n} accounts:");
+            MemoryResult r = await MemoryBench.RunAsync(n, ms, blocks, Console.Out, ct, existing).ConfigureAwait(false);
             Console.WriteLine();
             Console.WriteLine(MemoryTable(r));
             return 0;

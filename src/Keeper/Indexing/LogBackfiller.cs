@@ -166,7 +166,9 @@ public sealed partial class LogBackfiller
         RpcException r => r.Code == -32005 || LooksLikeRangeRefusal(r.RpcMessage),
         RpcTimeoutException => true,
         RpcHttpStatusException h => h.StatusCode is HttpStatusCode.RequestEntityTooLarge or HttpStatusCode.GatewayTimeout or HttpStatusCode.RequestTimeout,
-        RpcResponseFormatException f => f.Error == RpcFormatError.InvalidJson && f.Message.Contains("limit", StringComparison.OrdinalIgnoreCase),
+        RpcResponseFormatException f => f.Error == RpcFormatError.ResponseTooLarge,
+        // every endpoint of a failover client failed the same way
+        Rpc.RpcEndpointsExhaustedException { InnerException: { } inner } => IsRangeRefusal(inner),
         _ => false,
     };
 

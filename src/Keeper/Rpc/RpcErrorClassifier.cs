@@ -45,6 +45,10 @@ public static class RpcErrorClassifier
                 return RpcFailureKind.Transient;
             case RpcException rpc:
                 return IsRateLimit(rpc) ? RpcFailureKind.RateLimited : RpcFailureKind.Permanent;
+            case RpcResponseFormatException { Error: RpcFormatError.ResponseTooLarge }:
+                // the answer is too big for us: the same call fails on every endpoint and counts against none (callers
+                // that can ask for less, like the log backfill, do)
+                return RpcFailureKind.Permanent;
             case RpcResponseFormatException:
                 return RpcFailureKind.Malformed;
             case BrokenCircuitException:

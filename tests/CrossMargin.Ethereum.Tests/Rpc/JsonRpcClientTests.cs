@@ -260,7 +260,7 @@ public class JsonRpcClientTests
         using var http = new HttpClient(handler);
         var client = new JsonRpcClient(http, new JsonRpcClientOptions { Endpoint = Endpoint, MaxResponseBytes = 1000 });
         var ex = await Assert.ThrowsAsync<RpcResponseFormatException>(() => new EthClient(client).GetCodeAsync(Address.Zero));
-        Assert.Equal(RpcFormatError.InvalidJson, ex.Error);
+        Assert.Equal(RpcFormatError.ResponseTooLarge, ex.Error);
     }
 
     [Fact]

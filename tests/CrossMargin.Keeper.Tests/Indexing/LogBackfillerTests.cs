@@ -124,6 +124,12 @@ public sealed class LogBackfillerTests
         Assert.True(LogBackfiller.IsRangeRefusal(new RpcException(-32000, "response size exceeded", null, null)));
         Assert.True(LogBackfiller.IsRangeRefusal(new RpcTimeoutException(TimeSpan.FromSeconds(1))));
         Assert.True(LogBackfiller.IsRangeRefusal(new RpcHttpStatusException(System.Net.HttpStatusCode.RequestEntityTooLarge, null)));
+        Assert.True(LogBackfiller.IsRangeRefusal(new RpcResponseFormatException(RpcFormatError.ResponseTooLarge, "The answer exceeds the 1000-byte limit.")));
+        Assert.True(LogBackfiller.IsRangeRefusal(new CrossMargin.Keeper.Rpc.RpcEndpointsExhaustedException("eth_getLogs: every RPC endpoint failed",
+            new RpcTimeoutException(TimeSpan.FromSeconds(10)))));
+        Assert.False(LogBackfiller.IsRangeRefusal(new CrossMargin.Keeper.Rpc.RpcEndpointsExhaustedException("eth_getLogs: every RPC endpoint failed",
+            new RpcConnectionException("refused"))));
+        Assert.False(LogBackfiller.IsRangeRefusal(new RpcResponseFormatException(RpcFormatError.InvalidJson, "The answer is not valid JSON: limit")));
         Assert.False(LogBackfiller.IsRangeRefusal(new RpcException(-32000, "header not found", null, null)));
         Assert.False(LogBackfiller.IsRangeRefusal(new RpcConnectionException("refused")));
     }

@@ -121,6 +121,20 @@ public sealed class ResilientRpcClientTests
     }
 
     [Fact]
+    public async Task An_answer_too_large_reaches_the_caller_as_is_without_failover()
+    {
+        // asking another endpoint the same would be as large; the caller (e.g. the log backfill) must ask for less
+        var primary = new FakeEndpoint("primary").ThenThrow(new RpcResponseFormatException(RpcFormatError.ResponseTooLarge, "The answer exceeds the 1000-byte limit."));
+        var backup = new FakeEndpoint("backup").Then("\"0x7\"");
+        using var client = Client(Options(), new ManualTimeProvider(), primary, backup);
+        var e = await Assert.ThrowsAsync<RpcResponseFormatException>(() => client.RequestAsync(EthRequests.BlockNumber()));
+        Assert.Equal(RpcFormatError.ResponseTooLarge, e.Error);
+        Assert.Equal(1, primary.Calls);
+        Assert.Equal(0, backup.Calls);
+        Assert.Equal(RpcFailureKind.Permanent, RpcErrorClassifier.Classify(e));
+    }
+
+    [Fact]
     public async Task Every_endpoint_failing_raises_a_transport_error_with_the_last_cause()
     {
         var primary = new FakeEndpoint("primary").ThenThrow(new RpcConnectionException("a"), 3);
