@@ -85,12 +85,21 @@ public sealed partial class ChainIndexer
         ulong deep = target > (ulong)_options.ReorgDepth ? target - (ulong)_options.ReorgDepth : 0;
         if (deep >= deployment)
         {
-            foreach (var page in await CollectAsync(deployment, deep, cancellationToken).ConfigureAwait(false))
-                Book.ApplyHistory(page.Logs, page.To);
-            if (Book.Head is null) Book.ApplyHistory([], deep);
-            var anchor = await GetHeaderAsync(deep, cancellationToken).ConfigureAwait(false)
-                ?? throw new IndexerDataException($"The node does not have block {deep}.");
-            Book.SetHeadHash(anchor.Hash);
+            try
+            {
+                // page by page as they arrive: one page of logs in memory at a time, not the whole history
+                await foreach (var page in _backfiller.ReadAsync(deployment, deep, cancellationToken).ConfigureAwait(false))
+                    Book.ApplyHistory(page.Logs, page.To);
+                if (Book.Head is null) Book.ApplyHistory([], deep);
+                var anchor = await GetHeaderAsync(deep, cancellationToken).ConfigureAwait(false)
+                    ?? throw new IndexerDataException($"The node does not have block {deep}.");
+                Book.SetHeadHash(anchor.Hash);
+            }
+            catch
+            {
+                Book.Reset(); // a partial history is no book: the next sync starts over
+                throw;
+            }
         }
         else
         {
@@ -101,13 +110,6 @@ public sealed partial class ChainIndexer
         }
         _lastColdSync = _time.GetElapsedTime(started);
         Log.ColdSync(_logger, deployment, deep, Book.AccountCount, _lastColdSync.Value.TotalMilliseconds);
-    }
-
-    private async Task<List<LogPage>> CollectAsync(ulong from, ulong to, CancellationToken cancellationToken)
-    {
-        var pages = new List<LogPage>();
-        await foreach (var page in _backfiller.ReadAsync(from, to, cancellationToken).ConfigureAwait(false)) pages.Add(page);
-        return pages;
     }
 
     /// <summary>

@@ -49,6 +49,32 @@ public sealed class ChainIndexerTests
         Assert.Equal(notes.Select(n => n.Number), notes.Select(n => n.Number).Order());
     }
 
+    [Fact]
+    public async Task A_cold_sync_failing_part_way_leaves_an_empty_book_and_the_next_sync_starts_over()
+    {
+        var rng = new Random(9);
+        var chain = Chain(rng, 9, 300);
+        chain.MaxRange = 33;
+        int calls = 0;
+        // the first pages apply, then the node keeps failing until the backfill gives up
+        chain.BeforeGetLogs = _ =>
+        {
+            if (++calls == 4)
+                for (int i = 0; i < 50; i++) chain.FailGetLogs.Enqueue(new RpcException(-32000, "header not found", null, null));
+        };
+        var indexer = new ChainIndexer(chain, Options());
+        await Assert.ThrowsAnyAsync<Exception>(() => indexer.SyncAsync(chain.Head));
+        Assert.True(calls > 4);
+        Assert.False(indexer.Book.IsStarted);
+        Assert.Equal(0, indexer.Book.AccountCount);
+
+        chain.FailGetLogs.Clear();
+        chain.BeforeGetLogs = null;
+        await indexer.SyncAsync(chain.Head);
+        Assert.Equal(chain.Head, indexer.Book.Head);
+        BookAssert.Equal(BookAssert.Replay(chain), indexer.Book, "after the failed cold sync");
+    }
+
     [Theory]
     [InlineData(101, 1)]
     [InlineData(102, 2)]
