@@ -104,7 +104,7 @@ public static class MemoryBench
             started.Stop();
             long indexed = (long)Value(metrics, KeeperMetrics.AccountsIndexedName);
             await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"  keeper pid {pid}: {indexed} accounts indexed, head {head} processed {started.Elapsed.TotalSeconds:F1} s after start; RSS {Mb(ProcStatus(pid, "VmRSS:"))} MB")).ConfigureAwait(false);
+                $"  keeper pid {pid}: {indexed} accounts indexed, head {head} processed {started.Elapsed.TotalSeconds:F1} s after start; RSS {Mb(ProcStatus(pid, "VmRSS:"))} MB, {Heap(metrics)}")).ConfigureAwait(false);
 
             await http.SetAutomineAsync(false, ct).ConfigureAwait(false);
             for (int i = 0; i < 5; i++)
@@ -133,7 +133,7 @@ public static class MemoryBench
             }
             long sent = (long)Value(metrics, KeeperMetrics.LiquidationsSentName);
             long peak = ProcStatus(pid, "VmHWM:"), rss = ProcStatus(pid, "VmRSS:");
-            await log.WriteLineAsync($"  crash: {liquidatable} liquidatable at most, {sent} requests sent in {crashBlocks} blocks; peak RSS {Mb(peak)} MB, RSS {Mb(rss)} MB")
+            await log.WriteLineAsync($"  crash: {liquidatable} liquidatable at most, {sent} requests sent in {crashBlocks} blocks; peak RSS {Mb(peak)} MB, RSS {Mb(rss)} MB, {Heap(metrics)}")
                 .ConfigureAwait(false);
             return new MemoryResult(accounts, seeding, started.Elapsed, indexed, peakQuiet, peak, rss, liquidatable, sent, crashBlocks);
         }
@@ -148,6 +148,10 @@ public static class MemoryBench
             try { Directory.Delete(dir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }
+
+    /// <summary>The keeper's own view of its memory, from its /metrics.</summary>
+    private static string Heap(IReadOnlyDictionary<string, double> metrics) =>
+        $"managed heap {Mb((long)Value(metrics, KeeperMetrics.GcHeapName))} MB, GC committed {Mb((long)Value(metrics, KeeperMetrics.GcCommittedName))} MB";
 
     private static string Mb(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("F0", CultureInfo.InvariantCulture);
 

@@ -80,6 +80,9 @@ public sealed class KeeperMetrics : IDisposable
     public const string OracleSourcesName = "crossmargin_oracle_sources";
     public const string OracleDeviationName = "crossmargin_oracle_deviation_bps";
     public const string OracleHaltedName = "crossmargin_oracle_halted_seconds";
+    public const string ResidentMemoryName = "crossmargin_process_resident_memory_bytes";
+    public const string GcHeapName = "crossmargin_gc_heap_bytes";
+    public const string GcCommittedName = "crossmargin_gc_committed_bytes";
 
     private static readonly double s_wad = 1e18;
 
@@ -153,6 +156,9 @@ public sealed class KeeperMetrics : IDisposable
         _fees = _meter.CreateCounter<double>(FeesPaidName, description: "Fees paid by mined keeper transactions (gas token), by kind");
         _meter.CreateObservableGauge(PendingName, () => Volatile.Read(ref _pending), description: "Keeper transactions in flight (nonces not yet mined)");
         _meter.CreateObservableGauge(NonceName, () => Observe(_nonce), description: "Highest nonce the keeper sent");
+        _meter.CreateObservableGauge(ResidentMemoryName, () => (double)Environment.WorkingSet, description: "Resident set of the keeper process (bytes)");
+        _meter.CreateObservableGauge(GcHeapName, () => (double)GC.GetGCMemoryInfo().HeapSizeBytes, description: "Managed heap after the last garbage collection (bytes)");
+        _meter.CreateObservableGauge(GcCommittedName, () => (double)GC.GetGCMemoryInfo().TotalCommittedBytes, description: "Memory committed by the garbage collector (bytes)");
         _meter.CreateObservableGauge(WalletBalanceName, ObserveWallet, description: "Gas-token balance of the keeper's wallet");
         _meter.CreateObservableGauge(OracleSourcesName, () => ObserveOracle(a => a.Sources), description: "Valid price sources per asset in the last oracle round");
         _meter.CreateObservableGauge(OracleDeviationName, () => ObserveOracle(a => a.DeviationBps), description: "Aggregate vs on-chain price deviation per asset in the last oracle round (bps)");
