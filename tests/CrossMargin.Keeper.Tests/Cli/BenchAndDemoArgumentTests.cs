@@ -14,6 +14,7 @@ public sealed class BenchAndDemoArgumentTests
     [InlineData("bench", "memory", "--accounts", "200001")]
     [InlineData("bench", "memory", "--block-ms", "100")]
     [InlineData("bench", "memory", "--crash-blocks", "0")]
+    [InlineData("bench", "memory", "--deployment", "no-such-deployment.json")]
     [InlineData("demo", "--accounts", "3")]
     [InlineData("demo", "--block-ms", "1")]
     [InlineData("demo", "--max-blocks", "0")]
@@ -45,5 +46,20 @@ public sealed class BenchAndDemoArgumentTests
         string[] lines = BenchCommand.MemoryTable(r).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.Equal(3, lines.Length);
         Assert.Equal("| 100,000 | 700 | 12.3 | 250 | 23000 | 4321 (30 blocks) | 280 | 270 |", lines[2]);
+    }
+
+    [Fact]
+    public async Task A_deployment_file_that_is_not_one_exits_with_2()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "cm-bad-deployment-" + Guid.NewGuid().ToString("N") + ".json");
+        await File.WriteAllTextAsync(path, "{ \"version\": 1 }");
+        try
+        {
+            Assert.Equal(CliApp.BadArguments, await CliApp.RunAsync(["bench", "memory", "--deployment", path]));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 }
