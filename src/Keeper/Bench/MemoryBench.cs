@@ -206,67 +206,30 @@ public static class MemoryBench
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>
-    /// This same executable as a child process, under anvil's watchdog shell (it is SIGKILLed when this process goes
-    /// away); the watchdog prints the keeper's own pid, which is what /proc is read for.
-    /// </summary>
+    /// <summary>This same executable as a child process under the watchdog; the last lines of its output are kept.</summary>
     private sealed class ChildKeeper : IDisposable
     {
-        private readonly Process _shell;
         private readonly List<string> _lines = [];
-        private int _pid;
+        private readonly WatchedProcess _process;
 
-        private ChildKeeper(Process shell) => _shell = shell;
-
-        public static ChildKeeper Start(IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string> environment)
+        private ChildKeeper(IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string> environment)
         {
-            var info = new ProcessStartInfo("/bin/sh")
-            {
-                WorkingDirectory = workingDirectory,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                RedirectStandardInput = true,
-                UseShellExecute = false,
-            };
-            info.ArgumentList.Add("-c");
-            info.ArgumentList.Add(AnvilProcess.WatchdogScript);
             string self = Environment.ProcessPath ?? throw new InvalidOperationException("the path of this executable is unknown");
-            if (Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-            {
-                info.ArgumentList.Add(self);
-                info.ArgumentList.Add(typeof(MemoryBench).Assembly.Location);
-            }
-            else
-            {
-                info.ArgumentList.Add(self);
-            }
-            foreach (string a in arguments) info.ArgumentList.Add(a);
-            foreach (var (k, v) in environment) info.Environment[k] = v;
-            var shell = new Process { StartInfo = info };
-            var child = new ChildKeeper(shell);
-            shell.OutputDataReceived += (_, e) => child.OnLine(e.Data);
-            shell.ErrorDataReceived += (_, e) => child.OnLine(e.Data);
-            if (!shell.Start()) throw new InvalidOperationException("the keeper process did not start");
-            shell.BeginOutputReadLine();
-            shell.BeginErrorReadLine();
-            return child;
+            // under `dotnet crossmargin.dll` the host is dotnet: the assembly goes first
+            IEnumerable<string> args = Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase)
+                ? arguments.Prepend(typeof(MemoryBench).Assembly.Location)
+                : arguments;
+            _process = WatchedProcess.Start(self, args, workingDirectory, environment, OnLine);
         }
 
-        public async Task<int> WaitForPidAsync(TimeSpan timeout, CancellationToken ct)
-        {
-            var deadline = Stopwatch.StartNew();
-            while (Volatile.Read(ref _pid) == 0)
-            {
-                ThrowIfExited();
-                if (deadline.Elapsed > timeout) throw new TimeoutException("the keeper's pid was not reported");
-                await Task.Delay(20, ct).ConfigureAwait(false);
-            }
-            return _pid;
-        }
+        public static ChildKeeper Start(IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string> environment) =>
+            new(arguments, workingDirectory, environment);
+
+        public Task<int> WaitForPidAsync(TimeSpan timeout, CancellationToken ct) => _process.WaitForChildPidAsync(timeout, ct);
 
         public void ThrowIfExited()
         {
-            if (_shell.HasExited) throw new InvalidOperationException($"the keeper exited with code {_shell.ExitCode}");
+            if (_process.HasExited) throw new InvalidOperationException($"the keeper exited with code {_process.ExitCode}");
         }
 
         public IReadOnlyList<string> Tail(int n)
@@ -274,34 +237,12 @@ public static class MemoryBench
             lock (_lines) return [.. _lines.TakeLast(n)];
         }
 
-        public void Kill()
-        {
-            try
-            {
-                if (!_shell.HasExited) _shell.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // already gone
-            }
-            _shell.WaitForExit(30_000);
-        }
+        public void Kill() => _process.Kill();
 
-        public void Dispose()
-        {
-            Kill();
-            _shell.Dispose();
-        }
+        public void Dispose() => _process.Dispose();
 
-        private void OnLine(string? line)
+        private void OnLine(string line)
         {
-            if (line is null) return;
-            if (_pid == 0 && line.StartsWith(AnvilProcess.PidMarker, StringComparison.Ordinal)
-                && int.TryParse(line.AsSpan(AnvilProcess.PidMarker.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
-            {
-                Volatile.Write(ref _pid, pid);
-                return;
-            }
             lock (_lines)
             {
                 _lines.Add(line);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Xunit.Abstractions;
 
 namespace CrossMargin.Devnet.Tests.Keeper;
@@ -11,19 +10,16 @@ namespace CrossMargin.Devnet.Tests.Keeper;
 /// </summary>
 internal sealed class KeeperProcess : IDisposable
 {
-    private readonly Process _process;
     private readonly ITestOutputHelper? _output;
     private readonly string _name;
     private readonly List<string> _lines = [];
+    private WatchedProcess _process = null!;
 
-    private KeeperProcess(Process process, ITestOutputHelper? output, string name)
+    private KeeperProcess(ITestOutputHelper? output, string name)
     {
-        _process = process;
         _output = output;
         _name = name;
     }
-
-    public int Id => _process.Id;
 
     public bool HasExited => _process.HasExited;
 
@@ -36,29 +32,10 @@ internal sealed class KeeperProcess : IDisposable
     public static KeeperProcess Start(IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string> environment,
         ITestOutputHelper? output, string name)
     {
-        // through anvil's /bin/sh watchdog: the keeper gets SIGKILL when our stdin pipe closes, so it cannot outlive
-        // the test host even when that dies without running finally blocks
-        var info = new ProcessStartInfo("/bin/sh")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add(AnvilProcess.WatchdogScript);
-        info.ArgumentList.Add(DotnetHost());
-        info.ArgumentList.Add(KeeperDll());
-        foreach (string a in arguments) info.ArgumentList.Add(a);
-        foreach (var (k, v) in environment) info.Environment[k] = v;
-        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var keeper = new KeeperProcess(process, output, name);
-        process.OutputDataReceived += (_, e) => keeper.OnLine(e.Data);
-        process.ErrorDataReceived += (_, e) => keeper.OnLine(e.Data);
-        if (!process.Start()) throw new InvalidOperationException("the keeper process did not start");
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        // under anvil's watchdog: the keeper gets SIGKILL when our stdin pipe closes, so it cannot outlive the test host
+        // even when that dies without running finally blocks
+        var keeper = new KeeperProcess(output, name);
+        keeper._process = WatchedProcess.Start(DotnetHost(), arguments.Prepend(KeeperDll()), workingDirectory, environment, keeper.OnLine);
         return keeper;
     }
 
@@ -83,28 +60,12 @@ internal sealed class KeeperProcess : IDisposable
     }
 
     /// <summary>kill -9 of the process and its children; returns once it is gone.</summary>
-    public void Kill()
-    {
-        try
-        {
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-            // already gone
-        }
-        _process.WaitForExit(30_000);
-    }
+    public void Kill() => _process.Kill();
 
-    public void Dispose()
-    {
-        Kill();
-        _process.Dispose();
-    }
+    public void Dispose() => _process.Dispose();
 
-    private void OnLine(string? line)
+    private void OnLine(string line)
     {
-        if (line is null) return;
         lock (_lines) _lines.Add(line);
         try
         {
