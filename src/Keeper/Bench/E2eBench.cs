@@ -43,23 +43,12 @@ public sealed record E2eResult(int Accounts, TimeSpan Seeding, TimeSpan ColdSync
 /// </summary>
 public static class E2eBench
 {
-    private const ulong BlockGasLimit = 30_000_000;
-
     public static async Task<E2eResult> RunAsync(int accounts, int blockMs, TextWriter log, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(log);
         await using var anvil = await AnvilProcess.StartAsync(new AnvilOptions { GasLimit = 1_000_000_000 }, ct).ConfigureAwait(false);
         var deployment = await DevnetDeployer.DeployAsync(anvil.RpcUrl, anvil.ChainId, wsUrl: anvil.WsUrl, cancellationToken: ct).ConfigureAwait(false);
-        var seedWatch = Stopwatch.StartNew();
-        var addresses = new List<Address>(accounts);
-        for (int first = 0; first < accounts; first += 1000)
-        {
-            var part = await DevnetSeeder.SeedAsync(deployment, new DevnetSeedOptions { Accounts = Math.Min(1000, accounts - first), Seed = 11, FirstIndex = first }, ct)
-                .ConfigureAwait(false);
-            addresses.AddRange(part.Addresses);
-        }
-        seedWatch.Stop();
-        await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {accounts} accounts seeded in {seedWatch.Elapsed.TotalSeconds:F1} s")).ConfigureAwait(false);
+        var (addresses, seeding) = await BenchDevnet.SeedAsync(deployment, accounts, log, ct).ConfigureAwait(false);
 
         using var http = new JsonRpcClient(anvil.RpcUrl, timeout: TimeSpan.FromSeconds(120));
         var counting = new CountingRpcClient(http);
@@ -68,12 +57,7 @@ public static class E2eBench
         using var deployerSigner = new LocalTxSigner(PrivateKey.FromHex(AnvilDevAccounts.Deployer.PrivateKeyHex), ownsKey: true);
         var sender = new TransactionSender(plain, deployerSigner, anvil.ChainId);
         using var signer = new LocalTxSigner(PrivateKey.FromHex(AnvilDevAccounts.AnvilDevPrivateKey2), ownsKey: true);
-        await sender.SendAndWaitAsync(new MockERC20(deployment.Assets[0].Token).Mint(signer.Address, new UInt256(1_000_000_000UL * 1_000_000UL)), cancellationToken: ct)
-            .ConfigureAwait(false);
-        var prices = new PriceDriver(deployment, sender, http);
-        await prices.SetPricesAsync(DevnetDefaults.Oracles.ToDictionary(o => o.Symbol, o => o.InitialPrice), cancellationToken: ct).ConfigureAwait(false);
-        await http.RequestAsync(new RpcRequest<bool>("evm_setBlockGasLimit", w => w.WriteStringValue(Hex.EncodeQuantity(BlockGasLimit)), _ => true), ct)
-            .ConfigureAwait(false);
+        var prices = await BenchDevnet.PrepareAsync(deployment, http, sender, signer.Address, ct).ConfigureAwait(false);
 
         string dir = Directory.CreateTempSubdirectory("crossmargin-bench-").FullName;
         var stack = KeeperStack.Create(eth, new KeeperStackOptions
@@ -158,9 +142,9 @@ public static class E2eBench
             double[] latency = [.. sends.Select(s => s.Latency.TotalMilliseconds).Order()];
             double[] first = [.. sends.GroupBy(s => s.DetectedBlock).Select(g => g.Min(s => s.Latency.TotalMilliseconds)).Order()];
             double[] inclusion = [.. sends.Where(s => s.IncludedAt is not null).Select(s => (s.IncludedAt!.Value - s.SentAt).TotalMilliseconds).Order()];
-            return new E2eResult(accounts, seedWatch.Elapsed, sync.Elapsed, below, sends.Count, sends.Count(s => s.Outcome == ExecutionOutcomeKind.Reverted),
+            return new E2eResult(accounts, seeding, sync.Elapsed, below, sends.Count, sends.Count(s => s.Outcome == ExecutionOutcomeKind.Reverted),
                 latency, first, inclusion, [.. roundTrips.Order()], clearedAt == 0 ? ulong.MaxValue : clearedAt - crashBlock,
-                (gas + BlockGasLimit - 1) / BlockGasLimit + 1, PeakRss())
+                (gas + BenchDevnet.BlockGasLimit - 1) / BenchDevnet.BlockGasLimit + 1, PeakRss())
             {
                 ManagedHeapBytes = HeapAfterCollection(),
                 RssAfterRunBytes = Rss("VmRSS:"),
@@ -202,18 +186,13 @@ public static class E2eBench
     {
         try
         {
-            foreach (string line in File.ReadLines("/proc/self/status"))
-            {
-                if (!line.StartsWith(field, StringComparison.Ordinal)) continue;
-                string kb = line[field.Length..].Trim().Split(' ')[0];
-                return long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
-            }
+            return BenchDevnet.ProcStatus(field);
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
+            using var p = Process.GetCurrentProcess();
+            return p.PeakWorkingSet64;
         }
-        using var p = Process.GetCurrentProcess();
-        return p.PeakWorkingSet64;
     }
 
     private static async Task<int> BelowMaintenanceAsync(EthClient eth, Address engine, List<Address> accounts, ulong block, CancellationToken ct)

@@ -30,8 +30,6 @@ public sealed record MemoryResult(int Accounts, TimeSpan Seeding, TimeSpan Ready
 /// </summary>
 public static class MemoryBench
 {
-    private const ulong BlockGasLimit = 30_000_000;
-
     /// <param name="accounts">Accounts to seed on a fresh anvil; with <paramref name="existing"/>, the accounts the keeper must have indexed before measuring.</param>
     /// <param name="existing">A devnet already deployed and seeded (its deployment JSON): no anvil is started and nothing is seeded.</param>
     public static async Task<MemoryResult> RunAsync(int accounts, int blockMs, int crashBlocks, TextWriter log, CancellationToken ct, DevnetDeployment? existing = null)
@@ -44,17 +42,8 @@ public static class MemoryBench
         await using var anvil = await AnvilProcess.StartAsync(new AnvilOptions { GasLimit = 1_000_000_000, ExtraArguments = ["--prune-history", "64"] }, ct)
             .ConfigureAwait(false);
         var deployment = await DevnetDeployer.DeployAsync(anvil.RpcUrl, anvil.ChainId, wsUrl: anvil.WsUrl, cancellationToken: ct).ConfigureAwait(false);
-        var seedWatch = Stopwatch.StartNew();
-        for (int first = 0; first < accounts; first += 1000)
-        {
-            await DevnetSeeder.SeedAsync(deployment, new DevnetSeedOptions { Accounts = Math.Min(1000, accounts - first), Seed = 11, FirstIndex = first }, ct)
-                .ConfigureAwait(false);
-            if ((first / 1000) % 10 == 9)
-                await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {first + 1000} accounts seeded ({seedWatch.Elapsed.TotalSeconds:F0} s)")).ConfigureAwait(false);
-        }
-        seedWatch.Stop();
-        await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {accounts} accounts seeded in {seedWatch.Elapsed.TotalSeconds:F1} s")).ConfigureAwait(false);
-        return await MeasureAsync(deployment, accounts, seedWatch.Elapsed, blockMs, crashBlocks, log, ct).ConfigureAwait(false);
+        var (_, seeding) = await BenchDevnet.SeedAsync(deployment, accounts, log, ct).ConfigureAwait(false);
+        return await MeasureAsync(deployment, accounts, seeding, blockMs, crashBlocks, log, ct).ConfigureAwait(false);
     }
 
     private static async Task<MemoryResult> MeasureAsync(DevnetDeployment deployment, int accounts, TimeSpan seeding, int blockMs, int crashBlocks, TextWriter log,
@@ -66,12 +55,7 @@ public static class MemoryBench
         using var deployerSigner = new LocalTxSigner(PrivateKey.FromHex(AnvilDevAccounts.Deployer.PrivateKeyHex), ownsKey: true);
         var sender = new TransactionSender(eth, deployerSigner, deployment.ChainId);
         var keeperAccount = AnvilDevAccounts.All[2];
-        await sender.SendAndWaitAsync(new MockERC20(deployment.Assets[0].Token).Mint(keeperAccount.Address, new UInt256(1_000_000_000UL * 1_000_000UL)), cancellationToken: ct)
-            .ConfigureAwait(false);
-        var prices = new PriceDriver(deployment, sender, http);
-        await prices.SetPricesAsync(DevnetDefaults.Oracles.ToDictionary(o => o.Symbol, o => o.InitialPrice), cancellationToken: ct).ConfigureAwait(false);
-        await http.RequestAsync(new RpcRequest<bool>("evm_setBlockGasLimit", w => w.WriteStringValue(Hex.EncodeQuantity(BlockGasLimit)), _ => true), ct)
-            .ConfigureAwait(false);
+        var prices = await BenchDevnet.PrepareAsync(deployment, http, sender, keeperAccount.Address, ct).ConfigureAwait(false);
 
         string dir = Directory.CreateTempSubdirectory("crossmargin-bench-memory-").FullName;
         string deploymentPath = Path.Combine(dir, "deployment.json");
@@ -104,7 +88,7 @@ public static class MemoryBench
             started.Stop();
             long indexed = (long)Value(metrics, KeeperMetrics.AccountsIndexedName);
             await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"  keeper pid {pid}: {indexed} accounts indexed, head {head} processed {started.Elapsed.TotalSeconds:F1} s after start; RSS {Mb(ProcStatus(pid, "VmRSS:"))} MB, {Heap(metrics)}")).ConfigureAwait(false);
+                $"  keeper pid {pid}: {indexed} accounts indexed, head {head} processed {started.Elapsed.TotalSeconds:F1} s after start; RSS {Mb(BenchDevnet.ProcStatus("VmRSS:", pid))} MB, {Heap(metrics)}")).ConfigureAwait(false);
 
             await http.SetAutomineAsync(false, ct).ConfigureAwait(false);
             for (int i = 0; i < 5; i++)
@@ -113,8 +97,8 @@ public static class MemoryBench
                 await Task.Delay(blockMs, ct).ConfigureAwait(false);
             }
             keeper.ThrowIfExited();
-            long peakQuiet = ProcStatus(pid, "VmHWM:");
-            await log.WriteLineAsync($"  after 5 quiet blocks: peak RSS {Mb(peakQuiet)} MB, RSS {Mb(ProcStatus(pid, "VmRSS:"))} MB").ConfigureAwait(false);
+            long peakQuiet = BenchDevnet.ProcStatus("VmHWM:", pid);
+            await log.WriteLineAsync($"  after 5 quiet blocks: peak RSS {Mb(peakQuiet)} MB, RSS {Mb(BenchDevnet.ProcStatus("VmRSS:", pid))} MB").ConfigureAwait(false);
 
             var crash = new Dictionary<string, decimal>();
             foreach (string o in (string[])["ETH/USD", "BTC/USD"]) crash[o] = DevnetDefaults.Oracles.First(x => x.Symbol == o).InitialPrice * 0.72m;
@@ -132,7 +116,7 @@ public static class MemoryBench
                 liquidatable = Math.Max(liquidatable, (long)Value(metrics, KeeperMetrics.AccountsLiquidatableName));
             }
             long sent = (long)Value(metrics, KeeperMetrics.LiquidationsSentName);
-            long peak = ProcStatus(pid, "VmHWM:"), rss = ProcStatus(pid, "VmRSS:");
+            long peak = BenchDevnet.ProcStatus("VmHWM:", pid), rss = BenchDevnet.ProcStatus("VmRSS:", pid);
             await log.WriteLineAsync($"  crash: {liquidatable} liquidatable at most, {sent} requests sent in {crashBlocks} blocks; peak RSS {Mb(peak)} MB, RSS {Mb(rss)} MB, {Heap(metrics)}")
                 .ConfigureAwait(false);
             return new MemoryResult(accounts, seeding, started.Elapsed, indexed, peakQuiet, peak, rss, liquidatable, sent, crashBlocks);
@@ -186,17 +170,6 @@ public static class MemoryBench
             values[name] = values.GetValueOrDefault(name) + v;
         }
         return values;
-    }
-
-    /// <summary>A field (in kB) of /proc/&lt;pid&gt;/status, as bytes.</summary>
-    private static long ProcStatus(int pid, string field)
-    {
-        foreach (string line in File.ReadLines($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/status"))
-        {
-            if (!line.StartsWith(field, StringComparison.Ordinal)) continue;
-            return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-        }
-        throw new InvalidOperationException($"{field} missing from /proc/{pid}/status");
     }
 
     private static int FreePort()
