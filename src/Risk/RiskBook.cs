@@ -147,6 +147,23 @@ public sealed class RiskBook
         Grow(Math.Max(capacity, 1));
     }
 
+    /// <summary>
+    /// A book with as many collateral and position slots as <paramref name="config"/> can fill (its non-settlement assets
+    /// and its markets), at most 4 and 8: no memory goes to slots no account can use, and an account beyond the caps
+    /// takes the exact path as always.
+    /// </summary>
+    public static RiskBook ForConfig(RiskConfig config, int capacity)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new RiskBook(config, capacity, Math.Clamp(config.AssetCount - 1, 0, 4), Math.Clamp(config.MarketCount, 0, 8));
+    }
+
+    /// <summary>Collateral slots per account on the fast path.</summary>
+    public int CollateralSlots => _c;
+
+    /// <summary>Position slots per account on the fast path.</summary>
+    public int PositionSlots => _p;
+
     /// <summary>The configuration.</summary>
     public RiskConfig Config => _cfg;
 
@@ -178,7 +195,8 @@ public sealed class RiskBook
     private void Grow(int capacity)
     {
         if (capacity <= _capacity) return;
-        int n = (Math.Max(capacity, _capacity * 2) + Lanes - 1) & ~(Lanes - 1);
+        // by half, not double: at 100,000 accounts one new account would otherwise reserve room for 100,000 more
+        int n = (Math.Max(capacity, _capacity + (_capacity / 2)) + Lanes - 1) & ~(Lanes - 1);
         Array.Resize(ref _present, n);
         Array.Resize(ref _wide, n);
         Array.Resize(ref _wideState, n);

@@ -235,6 +235,24 @@ public class FastPathTests
     }
 
     [Fact]
+    public void A_book_sized_for_its_configuration_keeps_small_worlds_on_the_fast_path()
+    {
+        Gens.Check(Cases(0, Small, 15, 16, wideParams: false, accounts: 21), c =>
+        {
+            var ctx = new RiskContext(c.Config, c.Funding, c.Prices, 1_000_000);
+            var book = RiskBook.ForConfig(c.Config, 4); // grows as accounts arrive
+            for (int i = 0; i < c.Accounts.Length; i++) book.SetAccount(i, c.Accounts[i]);
+            book.SetMarketState(c.Prices, c.Funding, 1_000_000);
+            Assert.Equal(Math.Min(4, c.Config.AssetCount - 1), book.CollateralSlots);
+            Assert.Equal(Math.Min(8, c.Config.MarketCount), book.PositionSlots);
+            AssertMatchesExact(book, ctx, c.Accounts);
+            long outOfSlots = c.Accounts.Count(a => BitOperations.PopCount(a.CollateralMask) > book.CollateralSlots || BitOperations.PopCount(a.PositionMask) > book.PositionSlots);
+            Assert.Equal(outOfSlots, book.ExactPathCount);
+            if (c.Config.AssetCount <= 5 && c.Config.MarketCount <= 8) Assert.Equal(0, book.ExactPathCount); // every account fits
+        }, 200);
+    }
+
+    [Fact]
     public void Boundary_magnitudes_fall_back_and_still_equal_the_exact_path()
     {
         long exact = 0, lanesBack = 0, evaluations = 0;

@@ -134,6 +134,15 @@ public sealed class JsonRpcClient : IBatchingRpcClient, IDisposable
         }
     }
 
+    /// <summary>Bytes of one socket read.</summary>
+    private const int ReadChunkBytes = 64 * 1024;
+
+    /// <summary>
+    /// The answer's body, exactly sized. The socket reads into a small pooled buffer, never into the body: a pooled
+    /// connection's socket keeps the last buffer it read into until its next read, which kept a multi-megabyte answer
+    /// alive for as long as the connection idled. Without a declared length the body is collected in segments and
+    /// copied once (no doubling array and its discarded halves).
+    /// </summary>
     private async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContent content, CancellationToken cancellationToken)
     {
         long? declared = content.Headers.ContentLength;
@@ -141,21 +150,81 @@ public sealed class JsonRpcClient : IBatchingRpcClient, IDisposable
         var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
-            byte[] buffer = new byte[declared is > 0 ? (int)declared.Value + 1 : 4096];
-            int length = 0;
-            while (true)
+            byte[] chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(ReadChunkBytes);
+            try
             {
-                if (length == buffer.Length)
+                var body = new BodyBuffer(declared is > 0 ? (int)declared.Value : 0);
+                while (true)
                 {
-                    if (buffer.Length >= _maxResponseBytes + 1) throw TooLarge();
-                    Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, _maxResponseBytes + 1L));
+                    int n = await stream.ReadAsync(chunk.AsMemory(0, ReadChunkBytes), cancellationToken).ConfigureAwait(false);
+                    if (n == 0) break;
+                    if (body.Length + (long)n > _maxResponseBytes) throw TooLarge();
+                    body.Append(chunk.AsSpan(0, n));
                 }
-                int n = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
-                if (n == 0) break;
-                length += n;
-                if (length > _maxResponseBytes) throw TooLarge();
+                return body.ToMemory();
             }
-            return buffer.AsMemory(0, length);
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Collects a body: into one array of the declared length, or (unknown length, or more than declared) into segments
+    /// of growing size joined once at the end.
+    /// </summary>
+    private sealed class BodyBuffer(int declared)
+    {
+        private readonly byte[]? _exact = declared > 0 ? new byte[declared] : null;
+        private List<byte[]>? _segments;
+        private byte[]? _current;
+        private int _currentLength;
+
+        public int Length { get; private set; }
+
+        public void Append(ReadOnlySpan<byte> data)
+        {
+            if (_segments is null && _exact is not null && Length + data.Length <= _exact.Length)
+            {
+                data.CopyTo(_exact.AsSpan(Length));
+                Length += data.Length;
+                return;
+            }
+            if (_segments is null)
+            {
+                _segments = [];
+                if (_exact is not null && Length > 0) { _current = _exact; _currentLength = Length; }
+            }
+            while (!data.IsEmpty)
+            {
+                if (_current is null || _currentLength == _current.Length)
+                {
+                    if (_current is not null) _segments.Add(_current);
+                    _current = new byte[Math.Clamp(Length, 4096, 4 * 1024 * 1024)];
+                    _currentLength = 0;
+                }
+                int n = Math.Min(data.Length, _current.Length - _currentLength);
+                data[..n].CopyTo(_current.AsSpan(_currentLength));
+                _currentLength += n;
+                Length += n;
+                data = data[n..];
+            }
+        }
+
+        public ReadOnlyMemory<byte> ToMemory()
+        {
+            if (_segments is null) return _exact is null ? ReadOnlyMemory<byte>.Empty : _exact.AsMemory(0, Length);
+            if (_segments.Count == 0 && _current is not null) return _current.AsMemory(0, _currentLength);
+            var all = new byte[Length];
+            int at = 0;
+            foreach (byte[] s in _segments)
+            {
+                s.CopyTo(all, at);
+                at += s.Length;
+            }
+            if (_current is not null) _current.AsSpan(0, _currentLength).CopyTo(all.AsSpan(at));
+            return all;
         }
     }
 

@@ -69,6 +69,7 @@ public static class MemoryBench
             "--Keeper:MinProfitUsd=0.1",
             "--Keeper:Monitoring:Port=" + port.ToString(CultureInfo.InvariantCulture),
             "--Logging:LogLevel:Default=Warning",
+            "--Logging:LogLevel:" + typeof(Hosting.KeeperPipeline).FullName + "=Information", // its memory compaction line is echoed
         ], dir, new Dictionary<string, string> { ["CROSSMARGIN_DEV_PRIVATE_KEY"] = keeperAccount.PrivateKeyHex });
         using var scrape = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(10) };
         try
@@ -216,6 +217,7 @@ public static class MemoryBench
 
         private void OnLine(string line)
         {
+            if (line.Contains("memory compacted", StringComparison.Ordinal)) Console.Out.WriteLine("  keeper> " + line.Trim());
             lock (_lines)
             {
                 _lines.Add(line);

@@ -24,6 +24,9 @@ public sealed record PrefetchedReads(ulong At, Hash32[] PriceIds, Task<UInt256[]
 /// </summary>
 public sealed partial class LiquidationDetector
 {
+    /// <summary>Accounts copied from the book at a time by a full load.</summary>
+    private const int FullLoadChunk = 4096;
+
     private readonly IMarketDataReader _reader;
     private readonly AccountBook _book;
     private readonly DetectionOptions _options;
@@ -216,8 +219,15 @@ public sealed partial class LiquidationDetector
 
         if (full)
         {
-            _risk = new RiskBook(cfg, Math.Max(16, _book.AccountCount));
-            foreach (var snapshot in _book.GetAllAccounts()) _risk.SetAccount(IdOf(snapshot.Account), Convert(snapshot, cfg));
+            int count = _book.AccountCount;
+            _risk = RiskBook.ForConfig(cfg, Math.Max(16, count + (count / 8)));
+            // in chunks: copies of every account at once would double the book's memory for the length of the load
+            Address[] all = _book.Accounts();
+            for (int i = 0; i < all.Length; i += FullLoadChunk)
+            {
+                var chunk = new ArraySegment<Address>(all, i, Math.Min(FullLoadChunk, all.Length - i));
+                foreach (var snapshot in _book.GetAccounts(chunk)) _risk.SetAccount(IdOf(snapshot.Account), Convert(snapshot, cfg));
+            }
             _risk.SetMarketState(prices, _funding, next);
             recomputed = _book.AccountCount;
             _contextTimestamp = next;

@@ -37,6 +37,7 @@ public sealed partial class ChainIndexer
     private int _sinceReconcile;
     private long _processed, _reorgs, _reorgedBlocks, _resyncs, _reconciliations;
     private TimeSpan? _lastColdSync;
+    private int _catchUpBlocks; // blocks per read-ahead, fitted to the log density seen (0: not fitted yet)
 
     public ChainIndexer(IEthClient eth, IndexerOptions options, AccountBook? book = null, AccountReconciler? reconciler = null,
         ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
@@ -89,7 +90,10 @@ public sealed partial class ChainIndexer
             {
                 // page by page as they arrive: one page of logs in memory at a time, not the whole history
                 await foreach (var page in _backfiller.ReadAsync(deployment, deep, cancellationToken).ConfigureAwait(false))
+                {
                     Book.ApplyHistory(page.Logs, page.To);
+                    FitCatchUp(page.To - page.From + 1, page.Logs.Count);
+                }
                 if (Book.Head is null) Book.ApplyHistory([], deep);
                 var anchor = await GetHeaderAsync(deep, cancellationToken).ConfigureAwait(false)
                     ?? throw new IndexerDataException($"The node does not have block {deep}.");
@@ -232,7 +236,8 @@ public sealed partial class ChainIndexer
     /// </summary>
     private async Task ReadAheadAsync(IRpcClient rpc, ulong n, ulong target, BlockHeader? known, ReadAhead ahead, CancellationToken cancellationToken)
     {
-        ulong last = target - n >= (ulong)_options.CatchUpBatchBlocks ? n + (ulong)_options.CatchUpBatchBlocks - 1 : target;
+        ulong blocks = (ulong)(_catchUpBlocks > 0 ? _catchUpBlocks : _options.CatchUpBatchBlocks);
+        ulong last = target - n >= blocks ? n + blocks - 1 : target;
         ahead.Start(n, last);
         var headers = new List<BlockHeader>();
         if (known is not null && known.Number == n && last == n)
@@ -280,11 +285,29 @@ public sealed partial class ChainIndexer
         try
         {
             await logs.SendAsync(cancellationToken).ConfigureAwait(false);
+            int count = 0;
+            foreach (BlockHeader header in headers)
+                if (ahead.Logs[header.Hash] is { IsCompletedSuccessfully: true } read) count += read.Result.Length;
+            FitCatchUp((ulong)headers.Count, count);
         }
         catch (RpcClientException ex)
         {
             Log.BatchFailed(_logger, "eth_getLogs", n, headers[^1].Number, ex.Message);
         }
+    }
+
+    /// <summary>
+    /// Sizes the next read-ahead from a density just seen (<paramref name="logs"/> over <paramref name="blocks"/>) so that its
+    /// logs batch returns about <see cref="IndexerOptions.TargetLogsPerPage"/> logs, at most
+    /// <see cref="IndexerOptions.CatchUpBatchBlocks"/> blocks and at least one: after the cold sync of a dense chain the
+    /// newest blocks are read a few at a time instead of a hundred in one answer of tens of megabytes.
+    /// </summary>
+    private void FitCatchUp(ulong blocks, int logs)
+    {
+        int target = _options.TargetLogsPerPage;
+        if (target <= 0 || blocks == 0) return;
+        ulong fit = logs == 0 ? ulong.MaxValue : (ulong)UInt128.Max(1, (UInt128)blocks * (ulong)target / (ulong)logs);
+        _catchUpBlocks = (int)Math.Min(fit, (ulong)_options.CatchUpBatchBlocks);
     }
 
     /// <summary>Reconciles the book at its head now (no-op without a reconciler).</summary>

@@ -17,7 +17,9 @@ public readonly record struct BackfillStats(long Pages, long Requests, long Refu
 /// Reads the book's engine logs of a block range with paginated eth_getLogs. The page shrinks by half when the node
 /// refuses a range (too many results, range too large, response too big, timeout) and grows by half after
 /// <see cref="IndexerOptions.GrowAfterSuccesses"/> consecutive successes, never back to a size refused within the last
-/// pages. Other failures are retried with backoff up to <see cref="IndexerOptions.MaxAttempts"/> times.
+/// pages. With <see cref="IndexerOptions.TargetLogsPerPage"/> (the default), the page is instead sized after every success
+/// to return about that many logs at the density just seen (at most 4 times larger per page, never back to a refused
+/// size), so one answer stays near the target whatever the chain's density. Other failures are retried with backoff up to <see cref="IndexerOptions.MaxAttempts"/> times.
 /// </summary>
 public sealed partial class LogBackfiller
 {
@@ -75,7 +77,7 @@ public sealed partial class LogBackfiller
                 _requests++;
                 var logs = await _eth.GetLogsAsync(EngineEvents.RangeFilter(_options.Engine, from, to), cancellationToken).ConfigureAwait(false);
                 var sorted = Normalize(logs, _options.Engine, from, to);
-                OnSuccess();
+                OnSuccess(to - from + 1, logs.Length);
                 _pages++;
                 _logs += sorted.Count;
                 return new LogPage(from, to, sorted);
@@ -99,16 +101,38 @@ public sealed partial class LogBackfiller
         }
     }
 
-    private void OnSuccess()
+    private void OnSuccess(ulong span, int logs)
     {
         _sinceRefusal++;
         // A refused size is forgotten after many successes (nodes' limits vary with load).
         if (_ceiling != 0 && _sinceRefusal >= 8 * _options.GrowAfterSuccesses) _ceiling = 0;
+        ulong target = (ulong)_options.TargetLogsPerPage;
+        ulong fit = _options.MaxPageSize;
+        if (target > 0)
+        {
+            // the page that returns about the target at this page's density: smaller at once when dense; larger, up
+            // to 4 times, when sparse (so a small first page reaches full size in a few pages)
+            UInt128 f = logs == 0 ? span * (UInt128)4 : UInt128.Min(span * (UInt128)target / (ulong)logs, span * (UInt128)4);
+            fit = (ulong)UInt128.Clamp(f, 1, _options.MaxPageSize);
+            if (fit < _pageSize)
+            {
+                Log.PageFitted(_logger, span, logs, fit);
+                _pageSize = fit;
+                _successes = 0;
+                return;
+            }
+            if (_ceiling == 0)
+            {
+                _pageSize = fit;
+                return;
+            }
+        }
+        // below a size the node refused: grow slowly, by half after several successes, never back to the refused size
         if (++_successes < _options.GrowAfterSuccesses) return;
         _successes = 0;
-        ulong grown = Math.Min(_options.MaxPageSize, _pageSize + Math.Max(1, _pageSize / 2));
+        ulong grown = Math.Min(fit, _pageSize + Math.Max(1, _pageSize / 2));
         if (_ceiling != 0 && grown >= _ceiling) grown = Math.Max(_pageSize, _ceiling - 1);
-        _pageSize = grown;
+        _pageSize = Math.Max(_pageSize, grown);
     }
 
     /// <summary>
@@ -191,6 +215,9 @@ public sealed partial class LogBackfiller
     {
         [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "eth_getLogs [{From}, {To}] refused; page shrinks to {PageSize} blocks: {Reason}")]
         public static partial void RangeRefused(ILogger logger, ulong from, ulong to, ulong pageSize, string reason);
+
+        [LoggerMessage(EventId = 4003, Level = LogLevel.Debug, Message = "eth_getLogs page of {Span} blocks returned {Logs} logs; the next page is {PageSize} blocks")]
+        public static partial void PageFitted(ILogger logger, ulong span, int logs, ulong pageSize);
 
         [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "eth_getLogs [{From}, {To}] failed (attempt {Attempt}): {Reason}")]
         public static partial void PageFailed(ILogger logger, ulong from, ulong to, int attempt, string reason);

@@ -263,6 +263,63 @@ public class JsonRpcClientTests
         Assert.Equal(RpcFormatError.ResponseTooLarge, ex.Error);
     }
 
+    /// <summary>A body of unknown length (no Content-Length) handed out in uneven pieces.</summary>
+    private sealed class TrickleStream(byte[] data, int seed) : Stream
+    {
+        private readonly Random _rng = new(seed);
+        private int _at;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _at; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            int n = Math.Min(Math.Min(count, data.Length - _at), 1 + _rng.Next(70_000));
+            data.AsSpan(_at, n).CopyTo(buffer.AsSpan(offset));
+            _at += n;
+            return n;
+        }
+    }
+
+    private static FakeHttpHandler Trickling(Func<JsonElement, string> body, int seed) => new((request, _) =>
+    {
+        var content = new StreamContent(new TrickleStream(Encoding.UTF8.GetBytes(body(request)), seed));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = content });
+    });
+
+    [Theory]
+    [InlineData(10, 1)]
+    [InlineData(5_000, 2)]
+    [InlineData(3_000_000, 3)]
+    public async Task An_answer_of_unknown_length_is_read_whole_in_pieces(int hexChars, int seed)
+    {
+        string code = "0x" + string.Concat(Enumerable.Range(0, hexChars / 2).Select(i => ((byte)(i * 7)).ToString("x2")));
+        var handler = Trickling(r => FakeJson.Result(r, "\"" + code + "\""), seed);
+        using var http = new HttpClient(handler);
+        var client = new JsonRpcClient(http, new JsonRpcClientOptions { Endpoint = Endpoint });
+        byte[] got = await new EthClient(client).GetCodeAsync(Address.Zero);
+        Assert.Equal(Hex.Decode(code), got);
+    }
+
+    [Fact]
+    public async Task An_answer_of_unknown_length_over_the_limit_is_refused_while_reading()
+    {
+        string big = "\"0x" + new string('a', 400_000) + "\"";
+        var handler = Trickling(r => FakeJson.Result(r, big), 4);
+        using var http = new HttpClient(handler);
+        var client = new JsonRpcClient(http, new JsonRpcClientOptions { Endpoint = Endpoint, MaxResponseBytes = 300_000 });
+        var ex = await Assert.ThrowsAsync<RpcResponseFormatException>(() => new EthClient(client).GetCodeAsync(Address.Zero));
+        Assert.Equal(RpcFormatError.ResponseTooLarge, ex.Error);
+    }
+
     [Fact]
     public async Task Generic_request_escape_hatch_sends_custom_params()
     {

@@ -19,6 +19,9 @@ internal sealed class FakeNode(IndexedChain chain) : IBatchingRpcClient
     /// <summary>The next batch fails as a whole (transport error) this many times.</summary>
     public int FailBatches { get; set; }
 
+    /// <summary>Per batch sent: how many eth_getLogs calls it carried.</summary>
+    public List<int> LogCallsPerBatch { get; } = [];
+
     public Task<T> RequestAsync<T>(RpcRequest<T> request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -178,12 +181,14 @@ internal sealed class FakeNode(IndexedChain chain) : IBatchingRpcClient
     private sealed class Batch(FakeNode node) : IRpcBatch
     {
         private readonly List<(Action Answer, Action<Exception> Fail)> _calls = [];
+        private int _logCalls;
 
         public int Count => _calls.Count;
 
         public Task<T> Add<T>(RpcRequest<T> request)
         {
             var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (request.Method == "eth_getLogs") _logCalls++;
             _calls.Add((() =>
             {
                 try
@@ -200,6 +205,7 @@ internal sealed class FakeNode(IndexedChain chain) : IBatchingRpcClient
 
         public Task SendAsync(CancellationToken cancellationToken = default)
         {
+            node.LogCallsPerBatch.Add(_logCalls);
             if (node.FailBatches > 0)
             {
                 node.FailBatches--;

@@ -206,6 +206,27 @@ public sealed class RoundTripTests
     }
 
     [Fact]
+    public async Task A_catch_up_over_dense_blocks_reads_them_a_few_at_a_time()
+    {
+        var rng = new Random(31);
+        var chain = ChainIndexerTests.Chain(rng, 31, 120);
+        var node = new FakeNode(chain);
+        var options = ChainIndexerTests.Options();
+        options.TargetLogsPerPage = 40;
+        var indexer = new ChainIndexer(new EthClient(node), options);
+        await indexer.SyncAsync(chain.Head);
+        for (int i = 0; i < 60; i++) chain.Mine(EngineLogs.RandomEvents(rng, 25, 12)); // several logs per block
+        node.LogCallsPerBatch.Clear();
+        await indexer.OnNewHeadAsync(chain.HeaderAt(chain.Head));
+        BookAssert.Equal(BookAssert.Replay(chain), indexer.Book, "after the catch-up");
+        var batches = node.LogCallsPerBatch.Where(n => n > 0).ToList();
+        int logsPerBlock = Math.Max(1, chain.AllLogs().Count(l => l.BlockNumber > chain.Head - 60) / 60);
+        // each logs batch is sized for about 40 logs at the density seen, not the 100 blocks of CatchUpBatchBlocks
+        Assert.True(batches.Count >= 60 * logsPerBlock / 40 / 2, $"{batches.Count} batches: {string.Join(", ", batches)}");
+        Assert.All(batches.Skip(1), n => Assert.InRange(n, 1, Math.Max(1, 3 * 40 / logsPerBlock)));
+    }
+
+    [Fact]
     public async Task A_failed_batch_costs_only_the_retries_and_the_block_is_processed()
     {
         await using var k = new Keeper();

@@ -74,6 +74,37 @@ public sealed class LogBackfillerTests
     }
 
     [Fact]
+    public async Task Dense_pages_are_fitted_to_the_log_target_and_grow_back_when_sparse()
+    {
+        var rng = new Random(23);
+        var chain = new FakeChain(Engine) { Seed = 23 };
+        for (int i = 0; i < 2500; i++) chain.Mine(EngineLogs.RandomEvents(rng, 10, 8)); // dense: several logs per block
+        for (int i = 0; i < 3000; i++) chain.Mine([]); // sparse
+        var options = Options(1_000, 4_000);
+        options.TargetLogsPerPage = 60;
+        var b = new LogBackfiller(chain, options);
+        var pages = await ReadAll(b, 0, chain.Head);
+        AssertComplete(chain, pages, 0, chain.Head);
+        Assert.Equal(0, b.Stats.Refusals);
+        int LogsIn(ulong from, ulong to) => chain.AllLogs().Count(l => l.Address == Engine && l.BlockNumber >= from && l.BlockNumber <= to);
+        var ok = chain.RangeRequests.Where(r => r.Ok).ToList();
+        Assert.True(LogsIn(ok[0].From, ok[0].To) > 60, "the first page found the dense region");
+        // after the first page, every page of the dense region is sized to about the target (density varies per block)
+        var dense = ok.Skip(1).Where(r => r.To < 2500).ToList();
+        Assert.True(dense.Count >= LogsIn(ok[0].To + 1, 2499) / 60 / 2, $"{dense.Count} pages for {LogsIn(ok[0].To + 1, 2499)} logs");
+        foreach (var r in dense) Assert.InRange(LogsIn(r.From, r.To), 1, 60 * 3);
+        Assert.True(b.PageSize > 100, $"the page grew back in the sparse region ({b.PageSize})");
+    }
+
+    [Fact]
+    public void Negative_log_target_is_rejected()
+    {
+        var options = Options(10);
+        options.TargetLogsPerPage = -1;
+        Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
+    }
+
+    [Fact]
     public async Task Shuffled_and_duplicated_answers_are_sorted_and_deduplicated()
     {
         var chain = BuildChain(31, 300, 6);
