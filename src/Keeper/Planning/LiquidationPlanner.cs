@@ -51,8 +51,18 @@ public sealed class LiquidationPlanner
         var skipped = new List<PlanSkip>();
         var planned = new List<PlannedLiquidation>();
         RiskContext ctx = detection.Context;
+        ulong budget = blockGasBudget ?? _options.BlockGasBudget;
+        ulong plannedRequests = 0; // of the sized accounts that fit a batch on their own
         foreach (LiquidationCandidate c in detection.Liquidatable)
         {
+            // The candidates come largest shortfall first and are packed in that order: once the requests sized so far
+            // fill the block's budget even without the batches' fixed gas, no later account can be packed, so it is not
+            // sized (a crash at scale leaves tens of thousands of candidates for a block that takes a few hundred).
+            if (plannedRequests * _options.GasPerRequest > budget)
+            {
+                skipped.Add(new PlanSkip(c.Account, PlanSkipReason.OverBatchLimit, NotSized));
+                continue;
+            }
             if (inFlight is not null && inFlight.Contains(c.Account))
             {
                 skipped.Add(new PlanSkip(c.Account, PlanSkipReason.InFlight));
@@ -69,11 +79,21 @@ public sealed class LiquidationPlanner
                 continue;
             }
             var (plan, skip) = SizeAccount(ctx, c, states, gas, slotOracles, detection.Block, vaultCash, insuranceFund);
-            if (plan is not null) planned.Add(plan);
-            else skipped.Add(skip!);
+            if (plan is not null)
+            {
+                planned.Add(plan);
+                if (_options.GasLimitFor(plan.Steps.Count) <= _options.BatchGasBudget) plannedRequests += (ulong)plan.Steps.Count;
+            }
+            else
+            {
+                skipped.Add(skip!);
+            }
         }
-        return new LiquidationPlan(detection.Block, Pack(planned, gas, skipped, blockGasBudget ?? _options.BlockGasBudget), skipped);
+        return new LiquidationPlan(detection.Block, Pack(planned, gas, skipped, budget), skipped);
     }
+
+    /// <summary>Detail of the <see cref="PlanSkipReason.OverBatchLimit"/> skip of a candidate left unsized because the block's budget was already spoken for.</summary>
+    public const string NotSized = "block gas budget used (not sized)";
 
     private (PlannedLiquidation?, PlanSkip?) SizeAccount(RiskContext ctx, LiquidationCandidate c, Func<Address, AccountState?> states, GasQuote gas,
         IReadOnlyList<Hash32>? slotOracles, ulong block, Int256 vaultCash, UInt256 insurance)

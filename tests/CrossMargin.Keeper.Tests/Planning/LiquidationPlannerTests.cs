@@ -140,6 +140,26 @@ public sealed class LiquidationPlannerTests
     }
 
     [Fact]
+    public async Task Candidates_past_a_full_block_budget_are_not_sized()
+    {
+        var (w, d, r) = await DetectAsync(w => Longs(w, 19), 2900);
+        Assert.Equal(19, r.Liquidatable.Count);
+        var options = new PlannerOptions
+        {
+            MinProfit = UInt256.Zero, BatchBaseGas = 50_000, GasPerRequest = 70_000, GasLimitMarginBps = 0, BatchGasBudget = 50_000 + (3 * 70_000),
+            MaxBatchesPerBlock = 10, BlockGasBudget = (2 * (50_000 + (3 * 70_000))) + 50_000 + 70_000,
+        };
+        var states = new List<Address>();
+        var plan = new LiquidationPlanner(options, Keeper).Plan(r, a => { states.Add(a); return d.StateOf(a); }, Gas);
+        Assert.Equal([3, 3, 1], plan.Batches.Select(b => b.Requests.Count)); // what sizing every candidate packs too
+        Assert.Equal(r.Liquidatable.Take(7).Select(c => c.Account), plan.Batches.SelectMany(b => b.Accounts).Select(p => p.Account));
+        // 10 one-request accounts (700k gas of requests) fill the 640k budget: the other 9 are not sized
+        Assert.Equal(r.Liquidatable.Take(10).Select(c => c.Account), states.Distinct());
+        Assert.Equal(9, plan.Skipped.Count(s => s.Detail == LiquidationPlanner.NotSized));
+        Assert.Equal(3, plan.Skipped.Count(s => s.Detail == "block gas budget used"));
+    }
+
+    [Fact]
     public async Task Accounts_in_flight_are_excluded_until_a_final_outcome()
     {
         var (w, d, r) = await DetectAsync(w => Longs(w, 3), 2900);
