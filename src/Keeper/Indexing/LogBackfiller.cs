@@ -111,9 +111,10 @@ public sealed partial class LogBackfiller
         if (target > 0)
         {
             // the page that returns about the target at this page's density: smaller at once when dense; larger, up
-            // to 4 times, when sparse (so a small first page reaches full size in a few pages)
-            UInt128 f = logs == 0 ? span * (UInt128)4 : UInt128.Min(span * (UInt128)target / (ulong)logs, span * (UInt128)4);
-            fit = (ulong)UInt128.Clamp(f, 1, _options.MaxPageSize);
+            // to 4 times, when sparse (so a small first page reaches full size in a few pages). A last page clipped
+            // by the range's end says nothing about size, only about density.
+            UInt128 density = logs == 0 ? UInt128.MaxValue : span * (UInt128)target / (ulong)logs;
+            fit = (ulong)UInt128.Clamp(UInt128.Min(density, (UInt128)_pageSize * 4), 1, _options.MaxPageSize);
             if (fit < _pageSize)
             {
                 Log.PageFitted(_logger, span, logs, fit);

@@ -97,6 +97,17 @@ public sealed class LogBackfillerTests
     }
 
     [Fact]
+    public async Task A_sparse_range_grows_the_page_fourfold_and_its_clipped_last_page_does_not_shrink_it()
+    {
+        var chain = new FakeChain(Engine) { Seed = 24 };
+        for (int i = 0; i < 1000; i++) chain.Mine([]);
+        var b = new LogBackfiller(chain, Options(10));
+        var pages = await ReadAll(b, 0, 999);
+        Assert.Equal([10UL, 40, 160, 640, 150], pages.Select(p => p.To - p.From + 1));
+        Assert.Equal(10_000UL, b.PageSize); // grown on (to MaxPageSize): the 150-block page was clipped by the range's end, not sized
+    }
+
+    [Fact]
     public void Negative_log_target_is_rejected()
     {
         var options = Options(10);
