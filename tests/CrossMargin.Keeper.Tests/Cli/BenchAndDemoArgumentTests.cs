@@ -18,6 +18,7 @@ public sealed class BenchAndDemoArgumentTests
     [InlineData("devnet", "up", "--load-state", "no-such-state.json", "--deployment", "d.json")]
     [InlineData("devnet", "up", "--load-state", "no-such-state.json")]
     [InlineData("devnet", "up", "--deployment", "d.json")]
+    [InlineData("devnet", "up", "--prune-history", "0")]
     [InlineData("devnet", "up", "--dump-state", "s.json", "--load-state", "s.json", "--deployment", "d.json")]
     [InlineData("demo", "--accounts", "3")]
     [InlineData("demo", "--block-ms", "1")]
