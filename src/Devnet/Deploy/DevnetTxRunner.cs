@@ -100,7 +100,7 @@ public sealed class DevnetTxRunner
         var latest = await eth.GetBlockByNumberAsync(BlockTag.Latest, cancellationToken).ConfigureAwait(false)
             ?? throw new DevnetException("The node returned no latest block.");
         UInt256 baseFee = latest.BaseFeePerGas ?? UInt256.Zero;
-        // generous: base fees only fall while the big devnet blocks stay under half full
+        // generous: base fees only fall while the devnet blocks stay under half full (the large blocks of LogsProveSuccess are mined at this base fee)
         UInt256 maxFee = baseFee + baseFee + baseFee + PriorityFee;
 
         _timings.Clear();
@@ -155,7 +155,7 @@ public sealed class DevnetTxRunner
                 if (end - groupStart < TransactionsPerBlock && end < signed.Length) continue;
                 if (LogsProveSuccess)
                 {
-                    await MineAcceptedAsync(eth, unmined, cancellationToken).ConfigureAwait(false);
+                    await MineAcceptedAsync(eth, unmined, baseFee, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
@@ -171,7 +171,7 @@ public sealed class DevnetTxRunner
             _timings["send"] = sw.Elapsed;
             sw.Restart();
             if (LogsProveSuccess)
-                await CollectByLogsAsync(signed, errors, receipts, logged, firstBlock, cancellationToken).ConfigureAwait(false);
+                await CollectByLogsAsync(signed, errors, receipts, logged, firstBlock, baseFee, cancellationToken).ConfigureAwait(false);
             else
                 await MineUntilIncludedAsync(signed, errors, receipts, firstBlock, cancellationToken).ConfigureAwait(false);
         }
@@ -262,11 +262,16 @@ public sealed class DevnetTxRunner
         }
     }
 
-    /// <summary>Mines one block at a time until the <paramref name="accepted"/> pending transactions are in, or a block comes out empty.</summary>
-    private async Task MineAcceptedAsync(EthClient eth, int accepted, CancellationToken cancellationToken)
+    /// <summary>
+    /// Mines one block at a time until the <paramref name="accepted"/> pending transactions are in, or a block comes out empty.
+    /// Every block is mined at <paramref name="baseFee"/>: blocks over half full raise the base fee by 1/8 each, and after
+    /// a few dozen of them the transactions' fee cap (set from the base fee at the start) would no longer cover it.
+    /// </summary>
+    private async Task MineAcceptedAsync(EthClient eth, int accepted, UInt256 baseFee, CancellationToken cancellationToken)
     {
         while (accepted > 0)
         {
+            await _rpc.RequestAsync("anvil_setNextBlockBaseFeePerGas", w => w.WriteQuantity(baseFee), static _ => true, cancellationToken).ConfigureAwait(false);
             await _rpc.MineAsync(1, null, cancellationToken).ConfigureAwait(false);
             ulong head = await eth.BlockNumberAsync(cancellationToken).ConfigureAwait(false);
             ulong count = await _rpc.RequestAsync("eth_getBlockTransactionCountByNumber", w => w.WriteQuantity(head), static r => r.ReadQuantity(), cancellationToken)
@@ -280,7 +285,7 @@ public sealed class DevnetTxRunner
     /// <see cref="LogsProveSuccess"/>: the transactions that logged in blocks since <paramref name="firstBlock"/> succeeded;
     /// the receipts of the others are read; still unmined ones get more blocks (at most 20 rounds).
     /// </summary>
-    private async Task CollectByLogsAsync(RawTx[] signed, string?[] errors, TransactionReceipt?[] receipts, bool[] logged, ulong firstBlock,
+    private async Task CollectByLogsAsync(RawTx[] signed, string?[] errors, TransactionReceipt?[] receipts, bool[] logged, ulong firstBlock, UInt256 baseFee,
         CancellationToken cancellationToken)
     {
         var pending = new Dictionary<Hash32, int>();
@@ -294,7 +299,7 @@ public sealed class DevnetTxRunner
         for (int round = 0; pending.Count > 0; round++)
         {
             if (round >= 20) throw new DevnetException($"{pending.Count} transaction(s) still not mined after {round} mining rounds.");
-            if (round > 0) await MineAcceptedAsync(eth, pending.Count, cancellationToken).ConfigureAwait(false);
+            if (round > 0) await MineAcceptedAsync(eth, pending.Count, baseFee, cancellationToken).ConfigureAwait(false);
             ulong head = await eth.BlockNumberAsync(cancellationToken).ConfigureAwait(false);
             // one eth_getLogs per block (only the transaction hashes are parsed), a few blocks per POST: blocks may hold thousands of logs
             for (ulong from = next; from <= head; from += 4)
