@@ -21,13 +21,20 @@ public sealed record DevnetTxRequest(PrivateKey Key, ulong Nonce, Address? To, b
 }
 
 /// <summary>What happened to one <see cref="DevnetTxRequest"/>.</summary>
+/// <remarks>With <see cref="DevnetTxRunner.LogsProveSuccess"/>, a transaction that emitted a log has no <see cref="Receipt"/>
+/// (it was not read) and <see cref="EmittedLogs"/> set.</remarks>
 public sealed record DevnetTxOutcome(DevnetTxRequest Request, Hash32 Hash, TransactionReceipt? Receipt, string? Error)
 {
+    /// <summary>Mined, and proven successful by the logs it emitted (a reverted transaction emits none); its receipt was not read.</summary>
+    public bool EmittedLogs { get; init; }
+
     /// <summary>Mined with status 1.</summary>
-    public bool Succeeded => Receipt is { Succeeded: true };
+    public bool Succeeded => Error is null && (Receipt is { Succeeded: true } || (Receipt is null && EmittedLogs));
 
     public override string ToString() =>
-        Succeeded ? $"{Request.Label}: ok ({Receipt!.GasUsed} gas)" : $"{Request.Label}: FAILED {Error}";
+        !Succeeded ? $"{Request.Label}: FAILED {Error}"
+        : Receipt is null ? $"{Request.Label}: ok (emitted logs)"
+        : $"{Request.Label}: ok ({Receipt.GasUsed} gas)";
 }
 
 /// <summary>
@@ -61,6 +68,21 @@ public sealed class DevnetTxRunner
     /// <summary>Calls per JSON-RPC batch POST. Default 500.</summary>
     public int BatchSize { get; init; } = 500;
 
+    /// <summary>
+    /// Transactions sent before each anvil_mine. Default 500. Anvil builds even blocks of thousands of transactions quickly,
+    /// and each block costs time in proportion to the whole state (a large seeded state makes every block slow): with
+    /// <see cref="LogsProveSuccess"/>, large values make few blocks. Without it, keep it small: the receipts are read with
+    /// eth_getBlockReceipts, which anvil answers in time quadratic in the block's size.
+    /// </summary>
+    public int TransactionsPerBlock { get; init; } = 500;
+
+    /// <summary>
+    /// false (default): every receipt is read (eth_getBlockReceipts). true: for transactions known to log on success (the
+    /// seeding's mints, approvals, deposits and trades): one eth_getLogs per block marks the transactions that emitted a log as
+    /// succeeded; only the others have their receipt read (the failures, explained as usual, and any success without logs).
+    /// </summary>
+    public bool LogsProveSuccess { get; init; }
+
     /// <summary>The tip of every transaction. Default 1 gwei.</summary>
     public UInt256 PriorityFee { get; init; } = 1_000_000_000UL;
 
@@ -78,7 +100,7 @@ public sealed class DevnetTxRunner
         var latest = await eth.GetBlockByNumberAsync(BlockTag.Latest, cancellationToken).ConfigureAwait(false)
             ?? throw new DevnetException("The node returned no latest block.");
         UInt256 baseFee = latest.BaseFeePerGas ?? UInt256.Zero;
-        // generous: base fees only fall while the big devnet blocks stay under half full
+        // generous: base fees only fall while the devnet blocks stay under half full (the large blocks of LogsProveSuccess are mined at this base fee)
         UInt256 maxFee = baseFee + baseFee + baseFee + PriorityFee;
 
         _timings.Clear();
@@ -102,9 +124,12 @@ public sealed class DevnetTxRunner
         if (automine) await _rpc.SetAutomineAsync(false, cancellationToken).ConfigureAwait(false);
         var errors = new string?[requests.Count];
         var receipts = new TransactionReceipt?[requests.Count];
+        var logged = new bool[requests.Count];
         ulong firstBlock = await eth.BlockNumberAsync(cancellationToken).ConfigureAwait(false) + 1;
         try
         {
+            int unmined = 0; // accepted since the last anvil_mine
+            int groupStart = 0;
             for (int start = 0; start < signed.Length; start += BatchSize)
             {
                 int end = Math.Min(signed.Length, start + BatchSize);
@@ -121,18 +146,34 @@ public sealed class DevnetTxRunner
                     catch (RpcException ex)
                     {
                         errors[i] = "rejected: " + ex.RpcMessage;
+                        continue;
                     }
+
+                    unmined++;
                 }
 
-                // mine each chunk right away: anvil's block building slows down sharply with thousands of pending transactions
-                UInt256 chunkGas = UInt256.Zero;
-                for (int i = start; i < end; i++) chunkGas += signed[i].GasLimit;
-                await _rpc.MineAsync(latest.GasLimit == 0 ? 1 : (ulong)(chunkGas / latest.GasLimit) + 1, null, cancellationToken).ConfigureAwait(false);
+                if (end - groupStart < TransactionsPerBlock && end < signed.Length) continue;
+                if (LogsProveSuccess)
+                {
+                    await MineAcceptedAsync(eth, unmined, baseFee, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    UInt256 groupGas = UInt256.Zero;
+                    for (int i = groupStart; i < end; i++) groupGas += signed[i].GasLimit;
+                    await _rpc.MineAsync(latest.GasLimit == 0 ? 1 : (ulong)(groupGas / latest.GasLimit) + 1, null, cancellationToken).ConfigureAwait(false);
+                }
+
+                unmined = 0;
+                groupStart = end;
             }
 
             _timings["send"] = sw.Elapsed;
             sw.Restart();
-            await MineUntilIncludedAsync(signed, errors, receipts, firstBlock, cancellationToken).ConfigureAwait(false);
+            if (LogsProveSuccess)
+                await CollectByLogsAsync(signed, errors, receipts, logged, firstBlock, baseFee, cancellationToken).ConfigureAwait(false);
+            else
+                await MineUntilIncludedAsync(signed, errors, receipts, firstBlock, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -144,7 +185,7 @@ public sealed class DevnetTxRunner
         await ExplainFailuresAsync(signed, errors, receipts, cancellationToken).ConfigureAwait(false);
         _timings["explain"] = sw.Elapsed;
         var outcomes = new DevnetTxOutcome[requests.Count];
-        for (int i = 0; i < outcomes.Length; i++) outcomes[i] = new DevnetTxOutcome(requests[i], signed[i].Hash, receipts[i], errors[i]);
+        for (int i = 0; i < outcomes.Length; i++) outcomes[i] = new DevnetTxOutcome(requests[i], signed[i].Hash, receipts[i], errors[i]) { EmittedLogs = logged[i] };
         return outcomes;
     }
 
@@ -218,6 +259,95 @@ public sealed class DevnetTxRunner
 
             next = head + 1;
             blocks = 1 + ((ulong)pending.Count / 100);
+        }
+    }
+
+    /// <summary>
+    /// Mines one block at a time until the <paramref name="accepted"/> pending transactions are in, or a block comes out empty.
+    /// Every block is mined at <paramref name="baseFee"/>: blocks over half full raise the base fee by 1/8 each, and after
+    /// a few dozen of them the transactions' fee cap (set from the base fee at the start) would no longer cover it.
+    /// </summary>
+    private async Task MineAcceptedAsync(EthClient eth, int accepted, UInt256 baseFee, CancellationToken cancellationToken)
+    {
+        while (accepted > 0)
+        {
+            await _rpc.RequestAsync("anvil_setNextBlockBaseFeePerGas", w => w.WriteQuantity(baseFee), static _ => true, cancellationToken).ConfigureAwait(false);
+            await _rpc.MineAsync(1, null, cancellationToken).ConfigureAwait(false);
+            ulong head = await eth.BlockNumberAsync(cancellationToken).ConfigureAwait(false);
+            ulong count = await _rpc.RequestAsync("eth_getBlockTransactionCountByNumber", w => w.WriteQuantity(head), static r => r.ReadQuantity(), cancellationToken)
+                .ConfigureAwait(false);
+            if (count == 0) return; // left to the collection rounds
+            accepted -= (int)Math.Min(count, (ulong)accepted);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="LogsProveSuccess"/>: the transactions that logged in blocks since <paramref name="firstBlock"/> succeeded;
+    /// the receipts of the others are read; still unmined ones get more blocks (at most 20 rounds).
+    /// </summary>
+    private async Task CollectByLogsAsync(RawTx[] signed, string?[] errors, TransactionReceipt?[] receipts, bool[] logged, ulong firstBlock, UInt256 baseFee,
+        CancellationToken cancellationToken)
+    {
+        var pending = new Dictionary<Hash32, int>();
+        for (int i = 0; i < signed.Length; i++)
+        {
+            if (errors[i] is null) pending[signed[i].Hash] = i;
+        }
+
+        var eth = new EthClient(_rpc);
+        ulong next = firstBlock;
+        for (int round = 0; pending.Count > 0; round++)
+        {
+            if (round >= 20) throw new DevnetException($"{pending.Count} transaction(s) still not mined after {round} mining rounds.");
+            if (round > 0) await MineAcceptedAsync(eth, pending.Count, baseFee, cancellationToken).ConfigureAwait(false);
+            ulong head = await eth.BlockNumberAsync(cancellationToken).ConfigureAwait(false);
+            // one eth_getLogs per block (only the transaction hashes are parsed), a few blocks per POST: blocks may hold thousands of logs
+            for (ulong from = next; from <= head; from += 4)
+            {
+                ulong to = Math.Min(head, from + 3);
+                var batch = _rpc.CreateBatch();
+                var tasks = new List<Task<Hash32[]>>();
+                for (ulong b = from; b <= to; b++)
+                {
+                    ulong block = b;
+                    tasks.Add(batch.Add("eth_getLogs", w =>
+                    {
+                        w.WriteStartObject();
+                        w.WritePropertyName("fromBlock");
+                        w.WriteQuantity(block);
+                        w.WritePropertyName("toBlock");
+                        w.WriteQuantity(block);
+                        w.WriteEndObject();
+                    }, static r => r.ReadArray("result", static (e, f) => e.Required("transactionHash").ReadHash(f))));
+                }
+
+                await batch.SendAsync(cancellationToken).ConfigureAwait(false);
+                foreach (var task in tasks)
+                {
+                    foreach (var hash in await task.ConfigureAwait(false))
+                    {
+                        if (pending.Remove(hash, out int i)) logged[i] = true;
+                    }
+                }
+            }
+
+            next = head + 1;
+            // no logs: failed, a success without logs, or not mined yet; the receipt tells
+            var rest = pending.ToArray();
+            for (int start = 0; start < rest.Length; start += BatchSize)
+            {
+                int end = Math.Min(rest.Length, start + BatchSize);
+                var batch = _rpc.CreateBatch();
+                var tasks = new Task<TransactionReceipt?>[end - start];
+                for (int k = start; k < end; k++) tasks[k - start] = batch.Add(EthRequests.GetTransactionReceipt(rest[k].Key));
+                await batch.SendAsync(cancellationToken).ConfigureAwait(false);
+                for (int k = start; k < end; k++)
+                {
+                    if (await tasks[k - start].ConfigureAwait(false) is not { } receipt) continue;
+                    receipts[rest[k].Value] = receipt;
+                    pending.Remove(rest[k].Key);
+                }
+            }
         }
     }
 

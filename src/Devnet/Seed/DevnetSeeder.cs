@@ -65,6 +65,19 @@ public sealed record DevnetSeedOptions
 
     /// <summary>Calls per JSON-RPC POST.</summary>
     public int BatchSize { get; init; } = 500;
+
+    /// <summary>
+    /// Transactions per mined block (<see cref="DevnetTxRunner.TransactionsPerBlock"/>). Default 10,000: every block costs
+    /// time in proportion to the whole state on anvil, so a large seeding needs few, large blocks.
+    /// </summary>
+    public int TransactionsPerBlock { get; init; } = 10_000;
+
+    /// <summary>
+    /// Before seeding, raise the deposit cap of every collateral asset whose planned deposits would exceed it (with
+    /// setAssetParams from the deployer, the engine's admin, which must be anvil dev account 0). Default false: past the
+    /// default caps (10,000 WETH, reached near 18,000 accounts; 1,000 WBTC) the deposits fail with DepositCapExceeded.
+    /// </summary>
+    public bool RaiseDepositCaps { get; init; }
 }
 
 /// <summary>One seeded account: what was planned and which of its transactions failed (with reasons).</summary>
@@ -87,8 +100,9 @@ public sealed record DevnetSeedResult(IReadOnlyList<SeededAccount> Accounts, int
 /// Seeds N deterministic accounts with random but valid portfolios (seeded RNG): mixed collateral (USDC cash,
 /// WETH, WBTC), longs and shorts across markets, leverage spread so a 10–30% move makes a share liquidatable.
 /// Fast path: keys derived offline, ETH via batched anvil_setBalance, every mint/approve/deposit/trade signed
-/// offline with explicit nonces and run through <see cref="DevnetTxRunner"/> (automine off, batched sends,
-/// anvil_mine, batched receipts).
+/// offline with explicit nonces and run through <see cref="DevnetTxRunner"/> (automine off, batched sends, few large
+/// blocks with anvil_mine: on anvil every block costs time in proportion to the whole state; success read from the
+/// logs, receipts and revert reasons only for the failures).
 /// </summary>
 public static class DevnetSeeder
 {
@@ -151,6 +165,7 @@ public static class DevnetSeeder
         var utilisation = new double[options.Accounts];
         var collateralUsd = new decimal[options.Accounts];
         var engine = new CrossMarginEngine(deployment.Engine);
+        var plannedWad = new UInt256[deployment.Assets.Count];
         for (int i = 0; i < options.Accounts; i++)
         {
             var key = keys[i];
@@ -183,6 +198,7 @@ public static class DevnetSeeder
                 Add(token.Mint(key.Address, units), MintGas, $"mint {asset.Symbol}");
                 Add(token.Approve(deployment.Engine, units), ApproveGas, $"approve {asset.Symbol}");
                 Add(engine.Deposit((UInt256)(ulong)asset.Id, units), DepositGas, $"deposit {asset.Symbol}");
+                plannedWad[asset.Id] += asset.Decimals < 18 ? units * UInt256.Pow10(18 - asset.Decimals) : units;
                 decimal weight = WadToDecimal(asset.InitialWeight);
                 weightedValue += usd * weight;
                 plan.Add($"deposit {tokens:0.########} {asset.Symbol}");
@@ -218,7 +234,14 @@ public static class DevnetSeeder
         }
 
         phases["plan"] = Lap(phase);
-        var runner = new DevnetTxRunner(rpc, deployment.ChainId) { BatchSize = options.BatchSize };
+        if (options.RaiseDepositCaps) await RaiseDepositCapsAsync(deployment, rpc, plannedWad, cancellationToken).ConfigureAwait(false);
+        // every seeding call logs on success (Transfer, Approval, Deposited, Traded): only failures need their receipt
+        var runner = new DevnetTxRunner(rpc, deployment.ChainId)
+        {
+            BatchSize = options.BatchSize,
+            TransactionsPerBlock = options.TransactionsPerBlock,
+            LogsProveSuccess = true,
+        };
         var outcomes = await runner.RunAsync(requests, cancellationToken).ConfigureAwait(false);
         phases["transactions"] = Lap(phase);
         foreach (var (name, t) in runner.LastTimings) phases["transactions." + name] = t;
@@ -241,6 +264,35 @@ public static class DevnetSeeder
         }
 
         return new DevnetSeedResult(accounts, requests.Count, failed, total.Elapsed, phases);
+    }
+
+    /// <summary>Raises each collateral asset's deposit cap to its current total plus <paramref name="plannedWad"/> where that is above the cap.</summary>
+    private static async Task RaiseDepositCapsAsync(DevnetDeployment deployment, JsonRpcClient rpc, UInt256[] plannedWad, CancellationToken cancellationToken)
+    {
+        var eth = new EthClient(rpc);
+        var engine = new CrossMarginEngine(deployment.Engine);
+        using var admin = PrivateKey.FromHex(AnvilDevAccounts.Deployer.PrivateKeyHex);
+        var raises = new List<DevnetTxRequest>();
+        ulong nonce = 0;
+        foreach (var asset in deployment.Assets)
+        {
+            if (asset.Id == 0 || plannedWad[asset.Id].IsZero) continue; // the settlement asset has no cap
+            var id = (UInt256)(ulong)asset.Id;
+            CrossMarginEngine.Asset current = await eth.CallAsync(engine.GetAsset(id), cancellationToken: cancellationToken).ConfigureAwait(false);
+            UInt256 total = await eth.CallAsync(engine.TotalCollateral(id), cancellationToken: cancellationToken).ConfigureAwait(false);
+            UInt256 needed = total + plannedWad[asset.Id];
+            if (needed <= current.DepositCap) continue;
+            if (admin.Address != deployment.Deployer)
+                throw new DevnetException($"Raising the {asset.Symbol} deposit cap needs the engine admin's key; the deployer {deployment.Deployer} is not anvil dev account 0.");
+            if (raises.Count == 0) nonce = await eth.GetTransactionCountAsync(admin.Address, BlockTag.Pending, cancellationToken).ConfigureAwait(false);
+            raises.Add(DevnetTxRequest.Call(admin, nonce++, engine.SetAssetParams(id, current.InitialWeight, current.MaintenanceWeight, current.LiquidationDiscount, needed),
+                200_000, $"raise {asset.Symbol} deposit cap to {needed}"));
+        }
+
+        if (raises.Count == 0) return;
+        var outcomes = await new DevnetTxRunner(rpc, deployment.ChainId).RunAsync(raises, cancellationToken).ConfigureAwait(false);
+        var failed = outcomes.Where(o => !o.Succeeded).ToArray();
+        if (failed.Length > 0) throw new DevnetException("Could not raise the deposit caps: " + string.Join("; ", failed.Select(o => o.ToString())));
     }
 
     /// <summary>WAD integer → decimal (exact to 18 places for values below ~7.9e10).</summary>

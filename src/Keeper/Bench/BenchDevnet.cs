@@ -22,7 +22,7 @@ internal static class BenchDevnet
         var addresses = new List<Address>(accounts);
         for (int first = 0; first < accounts; first += 1000)
         {
-            var part = await DevnetSeeder.SeedAsync(deployment, new DevnetSeedOptions { Accounts = Math.Min(1000, accounts - first), Seed = 11, FirstIndex = first }, ct)
+            var part = await DevnetSeeder.SeedAsync(deployment, new DevnetSeedOptions { Accounts = Math.Min(1000, accounts - first), Seed = 11, FirstIndex = first, RaiseDepositCaps = true }, ct)
                 .ConfigureAwait(false);
             addresses.AddRange(part.Addresses);
             if ((first / 1000) % 10 == 9 && first + 1000 < accounts)
