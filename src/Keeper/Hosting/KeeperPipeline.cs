@@ -98,10 +98,13 @@ public sealed partial class KeeperPipeline
         Interlocked.Read(ref _included), Interlocked.Read(ref _reverted), Interlocked.Read(ref _cancelled),
         Interlocked.Read(ref _collateralSales));
 
-    /// <summary>Detection-to-send latency of every batch sent so far.</summary>
+    /// <summary>Samples kept by <see cref="Latencies"/> and <see cref="IncludedGas"/>: the most recent ones (a keeper runs for months).</summary>
+    public const int KeptSamples = 65_536;
+
+    /// <summary>Detection-to-send latency of the batches sent so far (the most recent <see cref="KeptSamples"/>).</summary>
     public IReadOnlyList<TimeSpan> Latencies { get { lock (_latencies) return [.. _latencies]; } }
 
-    /// <summary>Requests and gas used of every included batch (to calibrate <see cref="PlannerOptions.GasPerRequest"/>).</summary>
+    /// <summary>Requests and gas used of the included batches (to calibrate <see cref="PlannerOptions.GasPerRequest"/>; the most recent <see cref="KeptSamples"/>).</summary>
     public IReadOnlyList<(int Requests, ulong GasUsed)> IncludedGas { get { lock (_gas) return [.. _gas]; } }
 
     /// <summary>Consumes the indexer's blocks until cancelled.</summary>
@@ -240,7 +243,7 @@ public sealed partial class KeeperPipeline
                 TimeSpan latency = Stopwatch.GetElapsedTime(started);
                 for (int i = 0; i < sent; i++) latencies.Add(latency);
             }
-            lock (_latencies) _latencies.AddRange(latencies);
+            lock (_latencies) Keep(_latencies, latencies);
             foreach (TimeSpan l in latencies) _metrics?.DetectionToSend(l);
         }
         if (_executor is not null)
@@ -646,7 +649,7 @@ public sealed partial class KeeperPipeline
             {
                 lock (_gas)
                 {
-                    if (_requestsByIntent.Remove(id, out int n) && outcome.GasUsed is { } used) _gas.Add((n, used));
+                    if (_requestsByIntent.Remove(id, out int n) && outcome.GasUsed is { } used) Keep(_gas, [(n, used)]);
                 }
             }
             if (outcome.Kind == ExecutionOutcomeKind.Reverted)
@@ -731,6 +734,13 @@ public sealed partial class KeeperPipeline
     /// them, and the memory under them, until a full collection comes due. Default true.
     /// </summary>
     public bool CompactAfterFullLoad { get; set; } = true;
+
+    /// <summary>Appends, dropping the oldest quarter when the list would pass <see cref="KeptSamples"/>.</summary>
+    internal static void Keep<T>(List<T> list, List<T> items)
+    {
+        if (list.Count + items.Count > KeptSamples) list.RemoveRange(0, Math.Min(list.Count, Math.Max(KeptSamples / 4, list.Count + items.Count - KeptSamples)));
+        list.AddRange(items);
+    }
 
     private void CompactMemory(ulong block)
     {

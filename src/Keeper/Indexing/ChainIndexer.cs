@@ -236,7 +236,11 @@ public sealed partial class ChainIndexer
     /// </summary>
     private async Task ReadAheadAsync(IRpcClient rpc, ulong n, ulong target, BlockHeader? known, ReadAhead ahead, CancellationToken cancellationToken)
     {
-        ulong blocks = (ulong)(_catchUpBlocks > 0 ? _catchUpBlocks : _options.CatchUpBatchBlocks);
+        // before any density is known (no backfilled page, no read-ahead yet), the first read-ahead is as small as the
+        // backfill's first page: a node may hold thousands of logs per block
+        ulong blocks = _catchUpBlocks > 0 ? (ulong)_catchUpBlocks
+            : _options.TargetLogsPerPage > 0 ? Math.Clamp(_options.InitialPageSize, 1, (ulong)_options.CatchUpBatchBlocks)
+            : (ulong)_options.CatchUpBatchBlocks;
         ulong last = target - n >= blocks ? n + blocks - 1 : target;
         ahead.Start(n, last);
         var headers = new List<BlockHeader>();
