@@ -242,9 +242,22 @@ public static class DevnetSeeder
             TransactionsPerBlock = options.TransactionsPerBlock,
             LogsProveSuccess = true,
         };
-        var outcomes = await runner.RunAsync(requests, cancellationToken).ConfigureAwait(false);
+        // one runner call per slice of whole accounts, about a block's worth of transactions: the fee cap is set from the
+        // current base fee, each slice's logs are read right after its blocks, and the signed transactions of a large
+        // seeding are not all held at once (one call for 100,000 accounts left thousands of transactions unmined)
+        var outcomes = new List<DevnetTxOutcome>(requests.Count);
+        var runnerTimings = new Dictionary<string, TimeSpan>();
+        for (int from = 0; from < requests.Count;)
+        {
+            int to = Math.Min(requests.Count, from + Math.Max(1, options.TransactionsPerBlock));
+            while (to < requests.Count && owner[to] == owner[to - 1]) to++;
+            outcomes.AddRange(await runner.RunAsync(requests.GetRange(from, to - from), cancellationToken).ConfigureAwait(false));
+            foreach (var (name, t) in runner.LastTimings) runnerTimings[name] = runnerTimings.GetValueOrDefault(name) + t;
+            from = to;
+        }
+
         phases["transactions"] = Lap(phase);
-        foreach (var (name, t) in runner.LastTimings) phases["transactions." + name] = t;
+        foreach (var (name, t) in runnerTimings) phases["transactions." + name] = t;
 
         var failures = new List<DevnetTxOutcome>[options.Accounts];
         for (int i = 0; i < failures.Length; i++) failures[i] = [];

@@ -18,9 +18,28 @@ public sealed class SeedingStateTests(ProtocolDevnet devnet, ITestOutputHelper o
     [Fact]
     public async Task Seeded_accounts_hold_the_planned_collateral_and_positions()
     {
+        int positions = await AssertHeldAsPlannedAsync(devnet.SeedResult);
+        output.WriteLine($"{devnet.SeedResult.Accounts.Count} accounts, {positions} positions, all as planned");
+        Assert.True(positions >= devnet.SeedResult.Accounts.Count);
+    }
+
+    [Fact]
+    public async Task Seeding_in_many_small_runner_calls_holds_as_planned_too()
+    {
+        await devnet.IsolateAsync(async () =>
+        {
+            var result = await DevnetSeeder.SeedAsync(devnet.Deployment, new DevnetSeedOptions { Accounts = 40, Seed = 503, TransactionsPerBlock = 50 });
+            Assert.Equal(0, result.FailedAccounts);
+            Assert.Equal(40, result.Accounts.Count);
+            Assert.True(await AssertHeldAsPlannedAsync(result) >= 40);
+        });
+    }
+
+    private async Task<int> AssertHeldAsPlannedAsync(DevnetSeedResult result)
+    {
         var d = devnet.Deployment;
         int positions = 0;
-        foreach (var account in devnet.SeedResult.Accounts)
+        foreach (var account in result.Accounts)
         {
             var deposited = new HashSet<string>();
             var sizes = new Dictionary<string, Int256>();
@@ -60,8 +79,7 @@ public sealed class SeedingStateTests(ProtocolDevnet devnet, ITestOutputHelper o
             }
         }
 
-        output.WriteLine($"{devnet.SeedResult.Accounts.Count} accounts, {positions} positions, all as planned");
-        Assert.True(positions >= devnet.SeedResult.Accounts.Count);
+        return positions;
     }
 
     [Fact]
