@@ -252,8 +252,21 @@ public sealed partial class KeeperPipeline
             await CancelGoneAsync(detection, block.ChangedAccounts, cancellationToken).ConfigureAwait(false);
             _metrics?.PendingTransactions(_executor.InFlight.Count);
         }
-        // after the block's sends: the load's transient copies (and a cold sync's pages) are garbage now
-        if (detection.FullResync && CompactAfterFullLoad) CompactMemory(block.Number);
+        // after the block's sends, once the indexer has nothing newer (a cold sync's catch-up of the newest blocks is
+        // over): the load's copies and the sync's pages are garbage now
+        bool caughtUp = _indexer.Book.Head is not { } bookHead || bookHead <= block.Number;
+        if (detection.FullResync && CompactAfterFullLoad)
+        {
+            _compactPending = !caughtUp; // once more when the catch-up of newer blocks is over
+            Compactions++;
+            CompactMemory(block.Number);
+        }
+        else if (_compactPending && caughtUp)
+        {
+            _compactPending = false;
+            Compactions++;
+            CompactMemory(block.Number);
+        }
         _metrics?.BlockProcessed(block.Number);
         return new BlockReport(block.Number, detection.Liquidatable.Count, planned, sent, skipped, latencies);
     }
@@ -728,12 +741,18 @@ public sealed partial class KeeperPipeline
     private static partial void LogCancelling(ILogger logger, string intentId, ulong block, int accounts);
 
     /// <summary>
-    /// After a block that loaded every account (the first one, after a cold sync, and after a reorg or resync): one
-    /// blocking, compacting collection that returns the freed memory to the system. A cold sync leaves its log pages,
+    /// After a block that loaded every account (the first one, after a cold sync, and after a reorg or resync), and again
+    /// at the first block processed with the indexer caught up when newer blocks were still being applied: one blocking,
+    /// compacting collection that returns the freed memory to the system. A cold sync leaves its log pages,
     /// and a full load its copies of every account, in the oldest generation, where the collector would otherwise keep
     /// them, and the memory under them, until a full collection comes due. Default true.
     /// </summary>
     public bool CompactAfterFullLoad { get; set; } = true;
+
+    private bool _compactPending;
+
+    /// <summary>Compactions run by <see cref="CompactAfterFullLoad"/>.</summary>
+    public int Compactions { get; private set; }
 
     /// <summary>Appends, dropping the oldest quarter when the list would pass <see cref="KeptSamples"/>.</summary>
     internal static void Keep<T>(List<T> list, List<T> items)
@@ -753,7 +772,7 @@ public sealed partial class KeeperPipeline
         LogCompacted(_logger, block, before / (1024 * 1024), after / (1024 * 1024), ms);
     }
 
-    [LoggerMessage(EventId = 3120, Level = LogLevel.Information, Message = "Block {Block}: every account loaded; memory compacted, resident set {BeforeMb} -> {AfterMb} MB in {Milliseconds:F0} ms")]
+    [LoggerMessage(EventId = 3120, Level = LogLevel.Information, Message = "Block {Block}: after a full load; memory compacted, resident set {BeforeMb} -> {AfterMb} MB in {Milliseconds:F0} ms")]
     private static partial void LogCompacted(ILogger logger, ulong block, long beforeMb, long afterMb, double milliseconds);
 
     [LoggerMessage(EventId = 3109, Level = LogLevel.Information, Message = "{Count} intents pending from before the restart are in flight again")]

@@ -25,6 +25,24 @@ public sealed class KeeperPipelineTests
     }
 
     [Fact]
+    public async Task Memory_is_compacted_after_the_block_that_loads_every_account_and_not_after_others()
+    {
+        var (w, chain, pipeline) = DryRun();
+        w.Prices = [RiskWorld.Usd(2900), w.Prices[1]];
+        chain.CallRevertData = [0x01, 0x02, 0x03, 0x04];
+        Assert.NotNull(await pipeline.ProcessSafelyAsync(RiskWorld.Block(1, 1_000), CancellationToken.None));
+        Assert.Equal(1, pipeline.Compactions);
+        Assert.NotNull(await pipeline.ProcessSafelyAsync(RiskWorld.Block(2, 1_012), CancellationToken.None));
+        Assert.Equal(1, pipeline.Compactions);
+        var (w2, chain2, off) = DryRun();
+        w2.Prices = [RiskWorld.Usd(2900), w2.Prices[1]];
+        chain2.CallRevertData = [0x01, 0x02, 0x03, 0x04];
+        off.CompactAfterFullLoad = false;
+        Assert.NotNull(await off.ProcessSafelyAsync(RiskWorld.Block(1, 1_000), CancellationToken.None));
+        Assert.Equal(0, off.Compactions);
+    }
+
+    [Fact]
     public async Task A_bad_answer_fails_only_its_block()
     {
         var (w, chain, pipeline) = DryRun();
