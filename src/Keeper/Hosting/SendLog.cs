@@ -43,11 +43,32 @@ public sealed class SendLog(int capacity = 100_000)
     private readonly Dictionary<string, int> _byIntent = new(StringComparer.Ordinal);
     private readonly Dictionary<Address, ulong> _firstLiquidatable = [];
 
-    /// <summary>Notes the block an account was first seen liquidatable (kept until it is liquidated).</summary>
+    /// <summary>Blocks a first-seen note is kept without a liquidation of ours (another keeper's, or a recovery, ends it unseen).</summary>
+    public const ulong FirstSeenKeptBlocks = 10_000;
+
+    /// <summary>Notes the block an account was first seen liquidatable (kept until we liquidate it, or for <see cref="FirstSeenKeptBlocks"/>).</summary>
     public void SeenLiquidatable(Address account, ulong block)
     {
-        lock (_lock) _firstLiquidatable.TryAdd(account, block);
+        lock (_lock)
+        {
+            _firstLiquidatable.TryAdd(account, block);
+            // notes of accounts someone else liquidated, or that recovered, would otherwise stay for the life of the process
+            if (block >= _nextPrune)
+            {
+                _nextPrune = block + (FirstSeenKeptBlocks / 4);
+                if (block > FirstSeenKeptBlocks)
+                {
+                    foreach (var (a, seen) in _firstLiquidatable)
+                        if (seen < block - FirstSeenKeptBlocks) _firstLiquidatable.Remove(a);
+                }
+            }
+        }
     }
+
+    private ulong _nextPrune;
+
+    /// <summary>Accounts with a first-seen note (for tests and diagnostics).</summary>
+    public int FirstSeenCount { get { lock (_lock) return _firstLiquidatable.Count; } }
 
     public void Sent(SentTransaction sent)
     {
@@ -56,8 +77,8 @@ public sealed class SendLog(int capacity = 100_000)
         {
             if (_sent.Count >= capacity)
             {
-                _byIntent.Remove(_sent[0].IntentId);
-                _sent.RemoveAt(0);
+                // the oldest quarter at once: re-indexing after every single removal cost a pass over the whole log per send
+                _sent.RemoveRange(0, Math.Max(1, Math.Min(_sent.Count, capacity / 4)));
                 _byIntent.Clear();
                 for (int i = 0; i < _sent.Count; i++) _byIntent[_sent[i].IntentId] = i;
             }
