@@ -258,18 +258,15 @@ public sealed partial class KeeperPipeline
         if (detection.FullResync && CompactAfterFullLoad)
         {
             _compactPending = !caughtUp; // once more when the catch-up of newer blocks is over
-            Compactions++;
             CompactMemory(block.Number);
         }
         else if (_compactPending && caughtUp)
         {
             _compactPending = false;
-            Compactions++;
             CompactMemory(block.Number);
         }
         else if (ShouldCompact(GC.GetTotalMemory(false), _liveAfterCompaction, CompactAboveLiveBytes, block.Number, _compactedAt, CompactEveryBlocksAtMost))
         {
-            Compactions++;
             CompactMemory(block.Number, "heap grew past the live heap");
         }
         _metrics?.BlockProcessed(block.Number);
@@ -756,7 +753,7 @@ public sealed partial class KeeperPipeline
 
     private bool _compactPending;
 
-    /// <summary>Compactions run by <see cref="CompactAfterFullLoad"/>.</summary>
+    /// <summary>Compactions run so far (after full loads and for heap growth).</summary>
     public int Compactions { get; private set; }
 
     /// <summary>Appends, dropping the oldest quarter when the list would pass <see cref="KeptSamples"/>.</summary>
@@ -789,6 +786,7 @@ public sealed partial class KeeperPipeline
 
     private void CompactMemory(ulong block, string reason = "after a full load")
     {
+        Compactions++;
         long started = Stopwatch.GetTimestamp();
         long before = Environment.WorkingSet;
         System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;

@@ -310,8 +310,7 @@ public sealed partial class ChainIndexer
     {
         int target = _options.TargetLogsPerPage;
         if (target <= 0 || blocks == 0) return;
-        ulong fit = logs == 0 ? ulong.MaxValue : (ulong)UInt128.Max(1, (UInt128)blocks * (ulong)target / (ulong)logs);
-        _catchUpBlocks = (int)Math.Min(fit, (ulong)_options.CatchUpBatchBlocks);
+        _catchUpBlocks = (int)Math.Min(LogBackfiller.BlocksForLogs(blocks, logs, (ulong)target), (ulong)_options.CatchUpBatchBlocks);
     }
 
     /// <summary>Reconciles the book at its head now (no-op without a reconciler).</summary>

@@ -113,8 +113,8 @@ public sealed partial class LogBackfiller
             // the page that returns about the target at this page's density: smaller at once when dense; larger, up
             // to 4 times, when sparse (so a small first page reaches full size in a few pages). A last page clipped
             // by the range's end says nothing about size, only about density.
-            UInt128 density = logs == 0 ? UInt128.MaxValue : span * (UInt128)target / (ulong)logs;
-            fit = (ulong)UInt128.Clamp(UInt128.Min(density, (UInt128)_pageSize * 4), 1, _options.MaxPageSize);
+            ulong grown = _pageSize > ulong.MaxValue / 4 ? ulong.MaxValue : _pageSize * 4;
+            fit = Math.Clamp(Math.Min(BlocksForLogs(span, logs, target), grown), 1, _options.MaxPageSize);
             if (fit < _pageSize)
             {
                 Log.PageFitted(_logger, span, logs, fit);
@@ -135,6 +135,13 @@ public sealed partial class LogBackfiller
         if (_ceiling != 0 && grown >= _ceiling) grown = Math.Max(_pageSize, _ceiling - 1);
         _pageSize = Math.Max(_pageSize, grown);
     }
+
+    /// <summary>
+    /// Blocks that return about <paramref name="target"/> logs at the density of <paramref name="logs"/> over
+    /// <paramref name="blocks"/> (at least 1; <see cref="ulong.MaxValue"/> when no log was seen).
+    /// </summary>
+    internal static ulong BlocksForLogs(ulong blocks, int logs, ulong target) =>
+        logs <= 0 ? ulong.MaxValue : (ulong)UInt128.Clamp((UInt128)blocks * target / (ulong)logs, 1, ulong.MaxValue);
 
     /// <summary>
     /// Checks that every log belongs to the engine and to [from, to], is not removed and has its position; sorts by
