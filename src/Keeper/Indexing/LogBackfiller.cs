@@ -113,8 +113,8 @@ public sealed partial class LogBackfiller
             // the page that returns about the target at this page's density: smaller at once when dense; larger, up
             // to 4 times, when sparse (so a small first page reaches full size in a few pages). A last page clipped
             // by the range's end says nothing about size, only about density.
-            ulong grown = _pageSize > ulong.MaxValue / 4 ? ulong.MaxValue : _pageSize * 4;
-            fit = Math.Clamp(Math.Min(BlocksForLogs(span, logs, target), grown), 1, _options.MaxPageSize);
+            ulong fourfold = _pageSize > ulong.MaxValue / 4 ? ulong.MaxValue : _pageSize * 4;
+            fit = Math.Clamp(Math.Min(BlocksForLogs(span, logs, target), fourfold), 1, _options.MaxPageSize);
             if (fit < _pageSize)
             {
                 Log.PageFitted(_logger, span, logs, fit);
